@@ -1,0 +1,62 @@
+/**
+ * The narrow cloud interface the reconciler talks to. The Azure implementation lives in
+ * `azure-provider.ts`; tests may use the real one against the Azure emulator.
+ */
+
+/** Kind of ARM resource that holds user-assigned identities for a node. */
+export type TargetKind = 'vmss' | 'vm';
+
+/** A VM scale set (uniform: identities on the scale-set model) or a single VM (standalone or flex). */
+export interface Target {
+  kind: TargetKind;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+/** Canonical, case-insensitive key of a target, e.g. `vmss:sub/rg/name` (lower-cased). */
+export function targetKey(t: Target): string {
+  return `${t.kind}:${t.subscriptionId}/${t.resourceGroup}/${t.name}`.toLowerCase();
+}
+
+/** Human-readable ARM path of a target (for logs and events). */
+export function targetArmId(t: Target): string {
+  const type = t.kind === 'vmss' ? 'virtualMachineScaleSets' : 'virtualMachines';
+  return `/subscriptions/${t.subscriptionId}/resourceGroups/${t.resourceGroup}/providers/Microsoft.Compute/${type}/${t.name}`;
+}
+
+/** What ARM says about a target's identities. */
+export interface TargetIdentities {
+  /** Lower-cased canonical user-assigned identity resource IDs present on the target. */
+  userAssigned: Set<string>;
+  /** Identity `type` as ARM reported it (e.g. `SystemAssigned, UserAssigned`), or '' if absent. */
+  type: string;
+  /** `provisioningState` of the VM/VMSS, if reported. */
+  provisioningState?: string;
+}
+
+/** Result of an identity update on one target. */
+export interface UpdateResult {
+  /** Identities on the target after the update (as returned by ARM). */
+  after: TargetIdentities;
+  /** Number of ARM write requests issued (PATCH chunks). */
+  writes: number;
+}
+
+/** The cloud operations the controller needs. */
+export interface CloudProvider {
+  /** Reads the current identities of a target. */
+  getIdentities(target: Target, signal?: AbortSignal): Promise<TargetIdentities>;
+  /**
+   * Adds and removes user-assigned identities (lower-cased canonical IDs) on a target with PATCH
+   * deltas, at most 150 per request. `current` (if given) is the caller's cached view, used to pick
+   * the identity `type` without a prior GET.
+   */
+  updateIdentities(
+    target: Target,
+    add: readonly string[],
+    remove: readonly string[],
+    current?: TargetIdentities,
+    signal?: AbortSignal,
+  ): Promise<UpdateResult>;
+}
