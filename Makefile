@@ -11,8 +11,10 @@ IMAGE ?= aad-pod-identity-mic-ts:dev
 
 all: build
 
+# `npm install` (not `npm ci`): the registry mirror here lacks other platforms' optional native
+# bindings, which makes `npm ci` reject the lockfile; `npm install` honours the lockfile as written.
 node_modules/.install-stamp: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@node --version
 	@touch $@
 
