@@ -1,0 +1,270 @@
+/**
+ * Prometheus metrics of the controller, on a dedicated prom-client {@link Registry}.
+ *
+ * The upstream MIC v1.8 series keep their names, labels and buckets (namespace `aadpodidentity_`)
+ * so existing dashboards keep working; the project's own series use the `aadpodidentity_mic_`
+ * prefix. Process metrics come from prom-client's default collectors with the `mic_` prefix.
+ * `docs/troubleshooting.md` explains each series and what to alert on.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Namespace of every upstream-compatible series. */
+export const UPSTREAM_PREFIX = 'aadpodidentity_';
+/** Prefix of the series this project adds. */
+export const MIC_PREFIX = 'aadpodidentity_mic_';
+/** Prefix of the process/runtime metrics from prom-client's default collectors. */
+export const DEFAULT_METRICS_PREFIX = 'mic_';
+
+/** Upstream buckets for AzureAssignedIdentity create/update/delete durations (seconds). */
+export const KUBE_OPERATION_BUCKETS: readonly number[] = [
+  0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 2, 3, 4, 5, 10,
+];
+/** Upstream buckets for sync-cycle and cloud-operation durations (seconds). */
+export const CYCLE_BUCKETS: readonly number[] = [0.5, 1, 5, 10, 30, 60, 120, 300, 600, 900, 1200];
+/** Buckets for "pod seen → AzureAssignedIdentity Assigned" (seconds). */
+export const ASSIGNMENT_LATENCY_BUCKETS: readonly number[] = [
+  0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1800,
+];
+/** Buckets for time spent waiting on a client-side or server-side throttle (seconds). */
+export const THROTTLE_WAIT_BUCKETS: readonly number[] = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1200];
+
+/** Upstream `operation_type` values of the cloud-provider series. */
+export type CloudOperationType = 'vm_get' | 'vm_update' | 'vmss_get' | 'vmss_update';
+/** Upstream `operation_type` values of `kubernetes_api_operations_errors_count`. */
+export type KubeOperationType =
+  | 'assigned_identity_addition'
+  | 'assigned_identity_deletion'
+  | 'assigned_identity_update'
+  | 'update_azure_assigned_identity_status';
+/** The `result` label of `aadpodidentity_mic_arm_requests_total`. */
+export type ArmRequestResult = 'success' | 'throttled' | 'conflict' | 'forbidden' | 'not_found' | 'error';
+/** Every {@link ArmRequestResult}, in a stable order. */
+export const ARM_REQUEST_RESULTS: readonly ArmRequestResult[] = [
+  'success',
+  'throttled',
+  'conflict',
+  'forbidden',
+  'not_found',
+  'error',
+];
+
+/** The metric objects, typed by their label names. */
+export interface MicMetrics {
+  /** The registry every metric below is registered on (serve it on `/metrics`). */
+  readonly registry: Registry;
+
+  // ---- upstream-compatible (aadpodidentity_*) ----
+  /** AzureAssignedIdentity created (POST succeeded). */
+  readonly assignedIdentityAdditionCount: Counter;
+  /** Duration of successful AzureAssignedIdentity creations. */
+  readonly assignedIdentityAdditionDuration: Histogram;
+  /** AzureAssignedIdentity deleted (including already gone). */
+  readonly assignedIdentityDeletionCount: Counter;
+  /** Duration of successful AzureAssignedIdentity deletions. */
+  readonly assignedIdentityDeletionDuration: Histogram;
+  /** AzureAssignedIdentity replaced (PUT succeeded). */
+  readonly assignedIdentityUpdateCount: Counter;
+  /** Duration of successful AzureAssignedIdentity updates. */
+  readonly assignedIdentityUpdateDuration: Histogram;
+  /** Reconcile cycles that did work. */
+  readonly cycleCount: Counter;
+  /** Duration of reconcile cycles that did work. */
+  readonly cycleDuration: Histogram;
+  /** Leader-election starts (upstream counts process starts; we count leadership acquisitions too). */
+  readonly newLeaderElectionCount: Counter;
+  /** Failed ARM calls by upstream operation type. */
+  readonly cloudProviderOperationsErrors: Counter<'operation_type'>;
+  /** Duration of successful ARM calls by upstream operation type. */
+  readonly cloudProviderOperationsDuration: Histogram<'operation_type'>;
+  /** Failed Kubernetes writes by upstream operation type. */
+  readonly kubernetesApiOperationsErrors: Counter<'operation_type'>;
+
+  // ---- project series (aadpodidentity_mic_*) ----
+  /** Seconds from the controller first seeing a pod's (pod, identity) pair to the AAI being Assigned. */
+  readonly assignmentLatency: Histogram;
+  /** Keys waiting in the work queue. */
+  readonly queueDepth: Gauge;
+  /** ARM requests by operation and classified result. */
+  readonly armRequests: Counter<'operation' | 'result'>;
+  /** ARM write requests (PATCH + LRO) currently in flight. */
+  readonly armWritesInflight: Gauge;
+  /** Seconds spent waiting on throttling (Retry-After or client-side budget). */
+  readonly throttleWait: Histogram;
+  /** Identities currently quarantined after repeated per-identity failures. */
+  readonly quarantinedIdentities: Gauge;
+  /** AzureAssignedIdentities by `status.status` (`Created`, `Assigned`, `Unassigned`, `none`). */
+  readonly assignedIdentities: Gauge<'state'>;
+  /** Age in seconds of the oldest AzureAssignedIdentity still `Created` (0 when none). */
+  readonly oldestCreatedAge: Gauge;
+  /** 1 while this process holds the leader lease. */
+  readonly isLeader: Gauge;
+  /** 1 when the informer of `resource` has synced and is watching. */
+  readonly informerSynced: Gauge<'resource'>;
+  /** 1 while ARM writes are paused (pause ConfigMap). */
+  readonly paused: Gauge;
+  /** Kubernetes Events emitted by type and reason. */
+  readonly eventsEmitted: Counter<'type' | 'reason'>;
+}
+
+/** Options of {@link createMetrics}. */
+export interface CreateMetricsOptions {
+  /** Register prom-client's process/runtime collectors (prefix `mic_`). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/**
+ * Creates every controller metric on `registry` (a fresh one by default). Calling it twice on the
+ * same registry throws (prom-client refuses duplicate names), so create one set per process.
+ */
+export function createMetrics(registry: Registry = new Registry(), options: CreateMetricsOptions = {}): MicMetrics {
+  const registers = [registry];
+  const counter = <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const gauge = <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> =>
+    new Gauge<L>({ name, help, labelNames, registers });
+  const histogram = <L extends string = string>(
+    name: string,
+    help: string,
+    buckets: readonly number[],
+    labelNames: readonly L[] = [],
+  ): Histogram<L> => new Histogram<L>({ name, help, labelNames, buckets: [...buckets], registers });
+
+  const up = (suffix: string): string => UPSTREAM_PREFIX + suffix;
+  const own = (suffix: string): string => MIC_PREFIX + suffix;
+
+  const metrics: MicMetrics = {
+    registry,
+    assignedIdentityAdditionCount: counter(up('assigned_identity_addition_count'), 'Total number of AzureAssignedIdentity creations'),
+    assignedIdentityAdditionDuration: histogram(
+      up('assigned_identity_addition_duration_seconds'),
+      'Duration in seconds of AzureAssignedIdentity creations',
+      KUBE_OPERATION_BUCKETS,
+    ),
+    assignedIdentityDeletionCount: counter(up('assigned_identity_deletion_count'), 'Total number of AzureAssignedIdentity deletions'),
+    assignedIdentityDeletionDuration: histogram(
+      up('assigned_identity_deletion_duration_seconds'),
+      'Duration in seconds of AzureAssignedIdentity deletions',
+      KUBE_OPERATION_BUCKETS,
+    ),
+    assignedIdentityUpdateCount: counter(up('assigned_identity_update_count'), 'Total number of AzureAssignedIdentity updates'),
+    assignedIdentityUpdateDuration: histogram(
+      up('assigned_identity_update_duration_seconds'),
+      'Duration in seconds of AzureAssignedIdentity updates',
+      KUBE_OPERATION_BUCKETS,
+    ),
+    cycleCount: counter(up('mic_cycle_count'), 'Total number of MIC reconcile cycles that did work'),
+    cycleDuration: histogram(up('mic_cycle_duration_seconds'), 'Duration in seconds of MIC reconcile cycles', CYCLE_BUCKETS),
+    newLeaderElectionCount: counter(up('mic_new_leader_election_count'), 'Total number of MIC leader elections'),
+    cloudProviderOperationsErrors: counter(
+      up('cloud_provider_operations_errors_count'),
+      'Total number of failed cloud provider (ARM) operations',
+      ['operation_type'],
+    ),
+    cloudProviderOperationsDuration: histogram(
+      up('cloud_provider_operations_duration_seconds'),
+      'Duration in seconds of successful cloud provider (ARM) operations',
+      CYCLE_BUCKETS,
+      ['operation_type'],
+    ),
+    kubernetesApiOperationsErrors: counter(
+      up('kubernetes_api_operations_errors_count'),
+      'Total number of failed Kubernetes API write operations',
+      ['operation_type'],
+    ),
+
+    assignmentLatency: histogram(
+      own('assignment_latency_seconds'),
+      'Seconds from the controller seeing a pod that needs an identity to its AzureAssignedIdentity becoming Assigned',
+      ASSIGNMENT_LATENCY_BUCKETS,
+    ),
+    queueDepth: gauge(own('queue_depth'), 'Number of targets (VM/VMSS keys) waiting in the work queue'),
+    armRequests: counter(own('arm_requests_total'), 'ARM requests by operation and result', ['operation', 'result']),
+    armWritesInflight: gauge(own('arm_writes_inflight'), 'ARM write operations (PATCH including its long-running operation) in flight'),
+    throttleWait: histogram(
+      own('throttle_wait_seconds'),
+      'Seconds an ARM request waited because of throttling (Retry-After or client-side budget)',
+      THROTTLE_WAIT_BUCKETS,
+    ),
+    quarantinedIdentities: gauge(own('quarantined_identities'), 'Identities currently quarantined after repeated failures'),
+    assignedIdentities: gauge(own('assigned_identities'), 'AzureAssignedIdentities by status', ['state']),
+    oldestCreatedAge: gauge(
+      own('oldest_created_age_seconds'),
+      'Age in seconds of the oldest AzureAssignedIdentity still in Created state (0 if none)',
+    ),
+    isLeader: gauge(own('is_leader'), '1 while this process holds the leader lease, else 0'),
+    informerSynced: gauge(own('informer_synced'), '1 when the informer has synced and is watching, else 0', ['resource']),
+    paused: gauge(own('paused'), '1 while ARM writes are paused by the pause switch, else 0'),
+    eventsEmitted: counter(own('events_emitted_total'), 'Kubernetes Events emitted by type and reason', ['type', 'reason']),
+  };
+
+  // Gauges that have a meaningful zero are exported from the start.
+  metrics.queueDepth.set(0);
+  metrics.armWritesInflight.set(0);
+  metrics.quarantinedIdentities.set(0);
+  metrics.oldestCreatedAge.set(0);
+  metrics.isLeader.set(0);
+  metrics.paused.set(0);
+
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX });
+  }
+  return metrics;
+}
+
+/** One ARM call as reported by the cloud provider's `onCall` hook. */
+export interface ArmCallRecord {
+  /** Upstream operation type. */
+  op: CloudOperationType;
+  /** Coarse outcome the provider saw. */
+  outcome: 'success' | 'throttled' | 'error';
+  /** Wall-clock duration of the call, including any LRO wait. */
+  durationMs: number;
+  /** HTTP status of the failing response, when known. */
+  statusCode?: number;
+}
+
+/** Maps a call outcome (and HTTP status) onto the `result` label of `arm_requests_total`. */
+export function armRequestResult(outcome: ArmCallRecord['outcome'], statusCode?: number): ArmRequestResult {
+  if (outcome === 'success') return 'success';
+  if (outcome === 'throttled' || statusCode === 429) return 'throttled';
+  switch (statusCode) {
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not_found';
+    case 409:
+      return 'conflict';
+    default:
+      return 'error';
+  }
+}
+
+/**
+ * Records one ARM call on both the upstream series (errors count / success duration by
+ * `operation_type`) and `aadpodidentity_mic_arm_requests_total`.
+ */
+export function recordArmCall(metrics: MicMetrics, call: ArmCallRecord): void {
+  const result = armRequestResult(call.outcome, call.statusCode);
+  metrics.armRequests.inc({ operation: call.op, result });
+  if (result === 'success') {
+    metrics.cloudProviderOperationsDuration.observe({ operation_type: call.op }, call.durationMs / 1000);
+  } else {
+    metrics.cloudProviderOperationsErrors.inc({ operation_type: call.op });
+  }
+}
+
+/** Counts of AzureAssignedIdentities by status, for {@link setAssignedIdentityCounts}. */
+export interface AssignedIdentityCounts {
+  Created: number;
+  Assigned: number;
+  Unassigned: number;
+  /** Objects with an empty status (written by pre-1.5 MICs). */
+  none: number;
+}
+
+/** Sets every `assigned_identities{state}` series at once (so vanished states drop to 0). */
+export function setAssignedIdentityCounts(metrics: MicMetrics, counts: AssignedIdentityCounts): void {
+  for (const state of ['Created', 'Assigned', 'Unassigned', 'none'] as const) {
+    metrics.assignedIdentities.set({ state }, counts[state]);
+  }
+}
