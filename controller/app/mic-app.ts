@@ -1,0 +1,263 @@
+/**
+ * Composition of one controller replica: informers (warm on standbys too, so failover is quick),
+ * leader election, the controller started on leadership, the pause switch, probes and metrics.
+ */
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { MicOptions } from '../config/options.js';
+import type { CloudProvider } from '../cloud/provider.js';
+import { EventRecorder } from '../kube/event-recorder.js';
+import { LeaderElector, type StopReason } from '../kube/leader-election.js';
+import type { Logger } from '../observability/logger.js';
+import { createMetrics, type MicMetrics } from '../observability/metrics.js';
+import { startObservabilityServers, type HealthState, type ObservabilityServers } from '../observability/probes.js';
+import { KubeAssignedIdentityWriter } from '../reconcile/aai-writer.js';
+import { InformerClusterState } from '../reconcile/cluster-state.js';
+import { MicController } from '../reconcile/controller.js';
+import { ConfigMapOwnershipStore } from '../reconcile/ownership.js';
+import { Quarantine } from '../reconcile/quarantine.js';
+import { TargetWorker } from '../reconcile/target-worker.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { PauseSwitch } from './pause.js';
+import { runTypeUpgrade } from './type-upgrade.js';
+import { MIC_VERSION } from './version.js';
+
+/** Inputs of {@link MicApp}. */
+export interface MicAppOptions {
+  options: MicOptions;
+  /** Subscription/resource group of azure.json (for nodes without a providerID). */
+  subscriptionId: string;
+  resourceGroup: string;
+  /** Client ID of the identity MIC itself authenticates with (never removed), or ''. */
+  clusterIdentityClientId: string;
+  cloud: CloudProvider;
+  kc: KubeConfig;
+  logger: Logger;
+  metrics?: MicMetrics;
+  clock?: Clock;
+  /** Serve /healthz, /readyz, /metrics (default true). */
+  serveProbes?: boolean;
+  /** Called when leadership is lost (main exits the process, as upstream). */
+  onLeadershipLost?: () => void;
+  /** Target worker concurrency (default 32). */
+  targetConcurrency?: number;
+  /** LRO poll interval etc. are the cloud provider's business; nothing else here. */
+}
+
+/** One replica of the controller. */
+export class MicApp {
+  readonly state: InformerClusterState;
+  readonly elector: LeaderElector;
+  readonly controller: MicController;
+  readonly worker: TargetWorker;
+  readonly ownership: ConfigMapOwnershipStore;
+  readonly events: EventRecorder;
+  readonly pause: PauseSwitch;
+  readonly metrics: MicMetrics;
+  #o: MicAppOptions;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  #servers: ObservabilityServers | undefined;
+  #syncLoopRunning = false;
+  #shuttingDown = false;
+  #leading = false;
+  #lastRenewAt: number | undefined;
+
+  constructor(o: MicAppOptions) {
+    this.#clock = o.clock ?? systemClock;
+    this.#log = o.logger;
+    this.metrics = o.metrics ?? createMetrics();
+    o = { ...o, metrics: this.metrics };
+    this.#o = o;
+    const opts = o.options;
+    const core = o.kc.makeApiClient(CoreV1Api);
+    this.ownership = new ConfigMapOwnershipStore(core, opts.micPodNamespace);
+    this.events = new EventRecorder({ kc: o.kc, clock: this.#clock, logger: o.logger, instance: opts.leaderElectionInstance });
+    const quarantine = new Quarantine({ clock: this.#clock });
+    const immutable = new Set([...opts.immutableUserMsis, o.clusterIdentityClientId].filter(Boolean).map((s) => s.toLowerCase()));
+    let controller: MicController | undefined;
+    this.worker = new TargetWorker({
+      cloud: o.cloud,
+      ownership: this.ownership,
+      quarantine,
+      gate: { blockedReason: () => this.#blockedReason() },
+      clock: this.#clock,
+      logger: o.logger,
+      hooks: {
+        onObserved: (k) => controller?.workerHooks.onObserved(k),
+        onRejected: (k, f, ids) => {
+          controller?.workerHooks.onRejected(k, f, ids);
+          o.metrics?.quarantinedIdentities.set(quarantine.size());
+        },
+        onFailure: (k, f) => controller?.workerHooks.onFailure(k, f),
+        onWrite: (k, d, w, ms) => controller?.workerHooks.onWrite(k, d, w, ms),
+        onDryRun: (k, d) => controller?.workerHooks.onDryRun(k, d),
+      },
+      protectedIds: () => controller?.lastPlan?.protectedIds ?? new Set(),
+      unassignGraceMs: opts.unassignGracePeriodMs,
+      driftIntervalMs: opts.identityAssignmentReconcileIntervalMs,
+      dryRun: opts.dryRun,
+    });
+    this.state = new InformerClusterState({
+      kc: o.kc,
+      clock: this.#clock,
+      logger: o.logger,
+      onChange: () => controller?.requestSync(),
+      onInvalid: (kind, obj, err) => {
+        const meta = (obj as { metadata?: { name?: string; namespace?: string; uid?: string } })?.metadata;
+        o.logger.warn('Ignoring malformed object', { kind, object: `${meta?.namespace ?? ''}/${meta?.name ?? ''}`, err });
+        if (meta?.name && this.#leading) {
+          this.events.record({ kind, name: meta.name, namespace: meta.namespace, uid: meta.uid, apiVersion: kind === 'Pod' || kind === 'Node' ? 'v1' : 'aadpodidentity.k8s.io/v1' },
+            'Warning', 'InvalidObject', `ignored by the identity controller: ${(err as Error).message}`);
+        }
+      },
+      onStateChange: (resource, st) => o.metrics?.informerSynced.set({ resource }, st === 'watching' ? 1 : 0),
+    });
+    controller = new MicController({
+      planConfig: {
+        forceNamespaced: opts.forceNamespaced,
+        immutableClientIds: immutable,
+        defaults: { subscriptionId: o.subscriptionId, resourceGroup: o.resourceGroup },
+        unassignGraceMs: opts.unassignGracePeriodMs,
+      },
+      state: this.state,
+      writer: new KubeAssignedIdentityWriter(o.kc.makeApiClient(CustomObjectsApi)),
+      worker: this.worker,
+      events: this.events,
+      clock: this.#clock,
+      logger: o.logger,
+      metrics: o.metrics,
+      kubeWriteConcurrency: opts.createDeleteBatch,
+      targetConcurrency: o.targetConcurrency,
+      resyncIntervalMs: opts.syncRetryDurationMs,
+      dryRun: opts.dryRun,
+    });
+    this.controller = controller;
+    this.pause = new PauseSwitch({
+      kc: o.kc,
+      namespace: opts.micPodNamespace,
+      name: opts.pauseConfigMap,
+      clock: this.#clock,
+      logger: o.logger,
+      onChange: (paused) => {
+        o.metrics?.paused.set(paused ? 1 : 0);
+        if (!paused) controller?.requestSync();
+        for (const key of this.worker.states().keys()) controller?.requestTarget(key);
+      },
+    });
+    const d = opts.leaderElectionDurationMs;
+    this.elector = new LeaderElector({
+      kc: o.kc,
+      namespace: opts.leaderElectionNamespace,
+      name: opts.leaderElectionName,
+      identity: opts.leaderElectionInstance,
+      leaseDurationMs: d,
+      renewDeadlineMs: Math.round((d * 2) / 3),
+      retryPeriodMs: Math.max(100, Math.round((d * 2) / 15)),
+      clock: this.#clock,
+      logger: o.logger,
+      onStartedLeading: (signal) => this.#startLeading(signal),
+      onStoppedLeading: (reason) => void this.#stopLeading(reason),
+      onNewLeader: (identity) => o.logger.info('Observed leader', { leader: identity }),
+    });
+  }
+
+  /** True while this replica leads and its controller runs. */
+  get active(): boolean {
+    return this.#leading && this.#syncLoopRunning;
+  }
+
+  /** Starts informers, probes and the election. */
+  async start(): Promise<void> {
+    const opts = this.#o.options;
+    this.#o.metrics?.newLeaderElectionCount.inc();
+    this.state.start();
+    this.pause.start();
+    if (this.#o.serveProbes !== false) {
+      this.#servers = await startObservabilityServers({
+        probePort: opts.httpProbePort,
+        metricsPort: opts.prometheusPort,
+        registry: this.metrics.registry,
+        health: () => this.health(),
+        logger: this.#log,
+        clock: this.#clock,
+      });
+    }
+    this.elector.start();
+  }
+
+  /** Health snapshot for the probes. */
+  health(): HealthState {
+    return {
+      leading: this.#leading,
+      syncLoopRunning: this.#syncLoopRunning,
+      lastLeaseRenewAt: this.#leading ? this.#clock.now() : this.#lastRenewAt,
+      leaseDurationMs: this.#o.options.leaderElectionDurationMs,
+      informers: this.#leading
+        ? (['pods', 'nodes', 'identities', 'bindings', 'assigned'] as const).map((n) => ({
+            name: n,
+            synced: this.state[n].hasSynced(),
+            watching: this.state[n].isWatching(),
+          }))
+        : [],
+      shuttingDown: this.#shuttingDown,
+    };
+  }
+
+  /** Graceful stop: finish or safely abandon in-flight work, release the lease, close everything. */
+  async stop(): Promise<void> {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    await this.controller.stop();
+    this.#syncLoopRunning = false;
+    await this.elector.release().catch((err: unknown) => this.#log.warn('Failed to release the lease', { err }));
+    await this.elector.stop();
+    await Promise.all([this.state.stop(), this.pause.stop()]);
+    await this.events.flush();
+    await this.#servers?.close();
+  }
+
+  #blockedReason(): string | undefined {
+    if (this.#shuttingDown) return 'shutting down';
+    if (!this.elector.isLeader()) return 'not leader';
+    if (this.pause.paused) return 'paused';
+    return undefined;
+  }
+
+  async #startLeading(signal: AbortSignal): Promise<void> {
+    this.#leading = true;
+    this.#o.metrics?.isLeader.set(1);
+    this.#log.info('Became leader', { identity: this.elector.identity });
+    const opts = this.#o.options;
+    if (opts.enableTypeUpgrade && !opts.dryRun) {
+      await runTypeUpgrade({ kc: this.#o.kc, namespace: opts.micPodNamespace, configMapName: opts.configMapName, statusKey: opts.typeUpgradeStatusKey, version: MIC_VERSION, logger: this.#log })
+        .catch((err: unknown) => this.#log.error('Type upgrade failed; continuing (retried at the next leadership)', { err }));
+    }
+    for (;;) {
+      try {
+        await this.ownership.load();
+        break;
+      } catch (err) {
+        this.#log.error('Failed to load ownership records; retrying', { err });
+        if (signal.aborted) return;
+        await this.#clock.sleep(2000, signal).catch(() => undefined);
+        if (signal.aborted) return;
+      }
+    }
+    const synced = await this.state.waitForSync(signal);
+    if (!synced || signal.aborted) return;
+    this.worker.reset();
+    this.controller.start();
+    this.#syncLoopRunning = true;
+    this.#log.info('Sync loop started');
+  }
+
+  async #stopLeading(reason: StopReason): Promise<void> {
+    this.#leading = false;
+    this.#lastRenewAt = this.#clock.now();
+    this.#o.metrics?.isLeader.set(0);
+    this.#log.warn('Stopped leading', { reason });
+    await this.controller.stop();
+    this.#syncLoopRunning = false;
+    if (reason === 'lost') this.#o.onLeadershipLost?.();
+  }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * Entry point of the Managed Identity Controller: parses flags and configuration, then wires one
+ * replica together. All behaviour lives in the modules it wires.
+ */
+import { createAzureCloudProvider } from './app/cloud.js';
+import { MicApp } from './app/mic-app.js';
+import { MIC_BUILD, MIC_VERSION } from './app/version.js';
+import { clusterIdentityClientId, loadCloudConfig, redactCloudConfig } from './config/cloud-config.js';
+import { isConfigError, isHelpRequested, isVersionRequested } from './config/errors.js';
+import { parseFlags } from './config/flags.js';
+import type { MicOptions } from './config/options.js';
+import { isKubeConfigError, loadKubeConfig, userAgent, withUserAgent } from './kube/client.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`mic: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let options: MicOptions;
+  try {
+    options = parseFlags(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (isHelpRequested(err)) {
+      process.stdout.write(err.usage + '\n');
+      process.exit(0);
+    }
+    if (isVersionRequested(err)) {
+      process.stdout.write(`MIC Version: ${MIC_VERSION} - Commit: ${MIC_BUILD.gitCommit} - Date: ${MIC_BUILD.buildDate}\n`);
+      process.exit(0);
+    }
+    if (isConfigError(err)) fail(err.message, 2);
+    throw err;
+  }
+
+  const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+  const ua = userAgent(MIC_VERSION, options.customUserAgent || undefined, MIC_BUILD);
+  let cloudConfig;
+  let kc;
+  try {
+    cloudConfig = loadCloudConfig(options.cloudconfig || undefined, process.env);
+    kc = withUserAgent(loadKubeConfig({ kubeconfigPath: options.kubeconfig || undefined, env: process.env }), ua);
+  } catch (err) {
+    if (isConfigError(err) || isKubeConfigError(err)) fail((err as Error).message, 2);
+    throw err;
+  }
+  logger.info('Starting mic process', { version: MIC_VERSION, buildDate: MIC_BUILD.buildDate, gitCommit: MIC_BUILD.gitCommit });
+  logger.info('Configuration loaded', {
+    kubeconfig: options.kubeconfig || '(in-cluster)',
+    cloudconfig: options.cloudconfig || '(environment)',
+    namespaced: options.forceNamespaced,
+    dryRun: options.dryRun,
+    unassignGracePeriodMs: options.unassignGracePeriodMs,
+    cloud: redactCloudConfig(cloudConfig),
+  });
+  if (options.enableScaleFeatures) logger.warn('enableScaleFeatures is deprecated for MIC and is not required; ignoring it');
+
+  const metrics = createMetrics();
+  const cloud = createAzureCloudProvider(cloudConfig, { logger, metrics, userAgent: ua });
+  let stopping: Promise<void> | undefined;
+  const shutdown = (code: number, why: string): void => {
+    if (stopping) return;
+    logger.info('Shutting down', { reason: why });
+    const timer = setTimeout(() => process.exit(code), 60_000);
+    timer.unref();
+    stopping = app.stop().then(
+      () => process.exit(code),
+      (err: unknown) => {
+        logger.error('Shutdown failed', { err });
+        process.exit(code || 1);
+      },
+    );
+  };
+  const app = new MicApp({
+    options,
+    subscriptionId: cloudConfig.subscriptionId,
+    resourceGroup: cloudConfig.resourceGroup,
+    clusterIdentityClientId: clusterIdentityClientId(cloudConfig),
+    cloud,
+    kc,
+    logger,
+    metrics,
+    onLeadershipLost: () => shutdown(1, 'lost leader lease'),
+  });
+  process.on('SIGTERM', () => shutdown(0, 'SIGTERM'));
+  process.on('SIGINT', () => shutdown(0, 'SIGINT'));
+  await app.start();
+  logger.info('Initiated leader election', { lease: `${options.leaderElectionNamespace}/${options.leaderElectionName}`, identity: app.elector.identity });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`mic: fatal: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

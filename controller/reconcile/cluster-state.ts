@@ -1,0 +1,171 @@
+/**
+ * The controller's view of the cluster: five supervised informers (labelled pods, nodes, identities,
+ * bindings, assigned identities) plus a write-through overlay so objects this controller just wrote
+ * or deleted are seen by the next pass before the watch echoes them.
+ */
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  parseAzureAssignedIdentity,
+  parseAzureIdentity,
+  parseAzureIdentityBinding,
+  parseNodeInfo,
+  parsePodInfo,
+} from '../api/guards.js';
+import {
+  BINDING_LABEL,
+  GROUP,
+  PLURALS,
+  VERSION,
+  type AzureAssignedIdentity,
+  type AzureIdentity,
+  type AzureIdentityBinding,
+  type NodeInfo,
+  type PodInfo,
+} from '../api/types.js';
+import { SupervisedInformer, type InformerState, type ListResult } from '../kube/informer.js';
+import type { Logger } from '../observability/logger.js';
+import type { Clock } from '../util/clock.js';
+import type { ClusterState } from './controller.js';
+import { objectKey, type Snapshot } from './snapshot.js';
+
+/** Options of {@link InformerClusterState}. */
+export interface InformerClusterStateOptions {
+  kc: KubeConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Called on any relevant change (wire to `controller.requestSync`). Must not block. */
+  onChange: () => void;
+  /** Called when an object fails validation (for an Event). */
+  onInvalid?: (kind: string, obj: unknown, err: unknown) => void;
+  /** Called on informer state changes (metrics, readiness). */
+  onStateChange?: (resource: string, state: InformerState) => void;
+  relistIntervalMs?: number;
+}
+
+/** Resource version as a number when it is one (the emulator's and etcd's are). */
+function rvNumber(rv: string | undefined): number | undefined {
+  if (!rv || !/^\d+$/.test(rv)) return undefined;
+  return Number(rv);
+}
+
+const OVERLAY_TTL_MS = 60_000;
+
+/** Informer-backed {@link ClusterState}. */
+export class InformerClusterState implements ClusterState {
+  readonly pods: SupervisedInformer<PodInfo>;
+  readonly nodes: SupervisedInformer<NodeInfo>;
+  readonly identities: SupervisedInformer<AzureIdentity>;
+  readonly bindings: SupervisedInformer<AzureIdentityBinding>;
+  readonly assigned: SupervisedInformer<AzureAssignedIdentity>;
+  readonly #clock: Clock;
+  readonly #written = new Map<string, { obj: AzureAssignedIdentity; at: number }>();
+  readonly #deleted = new Map<string, { at: number }>();
+
+  constructor(o: InformerClusterStateOptions) {
+    this.#clock = o.clock;
+    const core = o.kc.makeApiClient(CoreV1Api);
+    const custom = o.kc.makeApiClient(CustomObjectsApi);
+    const common = { kc: o.kc, clock: o.clock, logger: o.logger, relistIntervalMs: o.relistIntervalMs };
+    const make = <T>(name: string, kind: string, path: string, list: () => Promise<ListResult>, parse: (x: unknown) => T, labelSelector?: string): SupervisedInformer<T> => {
+      const inf = new SupervisedInformer<T>({
+        ...common,
+        name,
+        path,
+        list,
+        parse,
+        labelSelector,
+        onInvalid: (obj, err) => o.onInvalid?.(kind, obj, err),
+        onStateChange: (state) => o.onStateChange?.(name, state),
+      });
+      inf.on('add', () => o.onChange());
+      inf.on('update', () => o.onChange());
+      inf.on('delete', () => o.onChange());
+      return inf;
+    };
+    const crdList = (plural: string) => async (): Promise<ListResult> =>
+      (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as ListResult;
+    // Only pods carrying the binding label are watched (server-side selector): unrelated pod churn
+    // never reaches the controller (upstream watched every pod in the cluster).
+    this.pods = make('pods', 'Pod', '/api/v1/pods',
+      async () => (await core.listPodForAllNamespaces({ labelSelector: BINDING_LABEL })) as unknown as ListResult, parsePodInfo, BINDING_LABEL);
+    this.nodes = make('nodes', 'Node', '/api/v1/nodes', async () => (await core.listNode()) as unknown as ListResult, parseNodeInfo);
+    this.identities = make('azureidentities', 'AzureIdentity', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureIdentity}`,
+      crdList(PLURALS.AzureIdentity), parseAzureIdentity);
+    this.bindings = make('azureidentitybindings', 'AzureIdentityBinding', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureIdentityBinding}`,
+      crdList(PLURALS.AzureIdentityBinding), parseAzureIdentityBinding);
+    this.assigned = make('azureassignedidentities', 'AzureAssignedIdentity', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureAssignedIdentity}`,
+      crdList(PLURALS.AzureAssignedIdentity), parseAzureAssignedIdentity);
+  }
+
+  #all(): SupervisedInformer<unknown>[] {
+    return [this.pods, this.nodes, this.identities, this.bindings, this.assigned] as SupervisedInformer<unknown>[];
+  }
+
+  /** Starts every informer. */
+  start(): void {
+    for (const inf of this.#all()) inf.start();
+  }
+
+  /** Stops every informer. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#all().map((inf) => inf.stop()));
+  }
+
+  synced(): boolean {
+    return this.#all().every((inf) => inf.hasSynced());
+  }
+
+  /** True when every informer has synced and its watch is connected. */
+  healthy(): boolean {
+    return this.#all().every((inf) => inf.hasSynced() && inf.isWatching());
+  }
+
+  /** Waits until every informer has listed once. */
+  async waitForSync(signal?: AbortSignal): Promise<boolean> {
+    const results = await Promise.all(this.#all().map((inf) => inf.waitForSync(signal)));
+    return results.every(Boolean);
+  }
+
+  snapshot(): Snapshot {
+    return {
+      pods: this.pods.list(),
+      nodes: new Map(this.nodes.list().map((n) => [n.name, n])),
+      identities: this.identities.list(),
+      bindings: this.bindings.list(),
+      assigned: this.#assignedWithOverlay(),
+    };
+  }
+
+  noteWritten(aai: AzureAssignedIdentity): void {
+    const key = objectKey(aai.metadata.namespace, aai.metadata.name);
+    this.#deleted.delete(key);
+    this.#written.set(key, { obj: aai, at: this.#clock.now() });
+  }
+
+  noteDeleted(aai: AzureAssignedIdentity): void {
+    const key = objectKey(aai.metadata.namespace, aai.metadata.name);
+    this.#written.delete(key);
+    this.#deleted.set(key, { at: this.#clock.now() });
+  }
+
+  #assignedWithOverlay(): AzureAssignedIdentity[] {
+    const now = this.#clock.now();
+    const byKey = new Map<string, AzureAssignedIdentity>();
+    for (const aai of this.assigned.list()) byKey.set(objectKey(aai.metadata.namespace, aai.metadata.name), aai);
+    for (const [key, w] of this.#written) {
+      const cached = byKey.get(key);
+      const cachedRv = rvNumber(cached?.metadata.resourceVersion);
+      const ourRv = rvNumber(w.obj.metadata.resourceVersion);
+      const caughtUp = cached !== undefined && (cachedRv !== undefined && ourRv !== undefined ? cachedRv >= ourRv : cached.metadata.resourceVersion === w.obj.metadata.resourceVersion);
+      if (caughtUp || now - w.at > OVERLAY_TTL_MS) this.#written.delete(key);
+      else byKey.set(key, w.obj);
+    }
+    for (const [key, d] of this.#deleted) {
+      // Only this controller re-creates AAIs (noteWritten clears the tombstone), so a cached object
+      // with the same name is the deleted one until the watch reports the deletion.
+      if (!byKey.has(key) || now - d.at > OVERLAY_TTL_MS) this.#deleted.delete(key);
+      else byKey.delete(key);
+    }
+    return [...byKey.values()];
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * The MIC controller loop. Informer events only mark work dirty. One coalesced sync pass turns the
+ * cached cluster state into a plan and makes the Kubernetes writes; per-target workers make the ARM
+ * writes, one in flight per VMSS/VM, all targets in parallel.
+ */
+import PQueue from 'p-queue';
+import type { AzureAssignedIdentity } from '../api/types.js';
+import { WorkQueue } from '../kube/workqueue.js';
+import type { MicMetrics } from '../observability/metrics.js';
+import type { Logger } from '../observability/logger.js';
+import type { Clock } from '../util/clock.js';
+import type { AssignedIdentityWriter } from './aai-writer.js';
+import type { ArmFailure } from './arm-failures.js';
+import type { DesiredAssignment, Problem } from './desired.js';
+import { plan, type Plan, type PlanConfig } from './plan.js';
+import type { Snapshot } from './snapshot.js';
+import { objectKey } from './snapshot.js';
+import type { TargetDemand, TargetWorker } from './target-worker.js';
+
+/** Reference to the object an Event is about. */
+export interface EventObjectRef {
+  apiVersion?: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}
+
+/** Where Events go (the event recorder). Must never throw or block. */
+export interface EventSink {
+  record(ref: EventObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+/** The cluster state the controller reads, plus write-through notes so it never acts on stale cache. */
+export interface ClusterState {
+  /** True when every informer has listed once. */
+  synced(): boolean;
+  snapshot(): Snapshot;
+  /** Records an object this controller just wrote (visible to the next snapshot before the watch echoes it). */
+  noteWritten(aai: AzureAssignedIdentity): void;
+  /** Records an object this controller just deleted. */
+  noteDeleted(aai: AzureAssignedIdentity): void;
+}
+
+/** Options of {@link MicController}. */
+export interface MicControllerOptions {
+  planConfig: PlanConfig;
+  state: ClusterState;
+  writer: AssignedIdentityWriter;
+  worker: TargetWorker;
+  events: EventSink;
+  clock: Clock;
+  logger: Logger;
+  metrics?: MicMetrics;
+  /** Concurrent Kubernetes writes (`--createDeleteBatch`). */
+  kubeWriteConcurrency: number;
+  /** Concurrent target workers (ARM writes to different targets in flight at once). */
+  targetConcurrency?: number;
+  /** Periodic full pass (`--syncRetryDuration`). */
+  resyncIntervalMs: number;
+  /** Dry run: plan and log, write nothing. */
+  dryRun?: boolean;
+}
+
+const SYNC_KEY = 'sync';
+
+/** The controller: start it when leadership is acquired, stop it when lost. */
+export class MicController {
+  readonly #o: MicControllerOptions;
+  #syncQueue: WorkQueue;
+  #targetQueue: WorkQueue;
+  readonly #kubeWrites: PQueue;
+  #cycle = 0;
+  #lastPlan: Plan | undefined;
+  #reportedProblems = new Set<string>();
+  #firstSeen = new Map<string, number>();
+  #loops: Promise<void>[] = [];
+  #stopResync: (() => void) | undefined;
+  #running = false;
+
+  constructor(options: MicControllerOptions) {
+    this.#o = options;
+    this.#syncQueue = this.#newSyncQueue();
+    this.#targetQueue = this.#newTargetQueue();
+    this.#kubeWrites = new PQueue({ concurrency: Math.max(1, options.kubeWriteConcurrency) });
+  }
+
+  #newSyncQueue(): WorkQueue {
+    return new WorkQueue({ clock: this.#o.clock, rateLimit: { baseDelayMs: 200, maxDelayMs: 30_000 } });
+  }
+
+  #newTargetQueue(): WorkQueue {
+    return new WorkQueue({
+      clock: this.#o.clock,
+      rateLimit: { baseDelayMs: 1_000, maxDelayMs: 300_000 },
+      metrics: { onDepth: (n) => this.#o.metrics?.queueDepth.set(n) },
+    });
+  }
+
+  /** The plan of the last sync pass (for status reporting and tests). */
+  get lastPlan(): Plan | undefined {
+    return this.#lastPlan;
+  }
+
+  /** Number of completed sync passes. */
+  get cycles(): number {
+    return this.#cycle;
+  }
+
+  /** Asks for a sync pass soon (coalesced). Safe to call from informer handlers. */
+  requestSync(): void {
+    if (this.#running) this.#syncQueue.add(SYNC_KEY);
+  }
+
+  /** Asks for a pass over one target. */
+  requestTarget(key: string): void {
+    if (this.#running) this.#targetQueue.add(key);
+  }
+
+  /** Starts the sync loop, the target workers and the periodic resync. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    if (this.#syncQueue.isShuttingDown()) {
+      this.#syncQueue = this.#newSyncQueue();
+      this.#targetQueue = this.#newTargetQueue();
+    }
+    this.#loops.push(this.#syncLoop());
+    for (let i = 0; i < (this.#o.targetConcurrency ?? 32); i++) this.#loops.push(this.#targetLoop());
+    const tick = (): void => {
+      this.requestSync();
+      this.#stopResync = this.#o.clock.setTimer(tick, this.#o.resyncIntervalMs);
+    };
+    this.#stopResync = this.#o.clock.setTimer(tick, this.#o.resyncIntervalMs);
+    this.requestSync();
+  }
+
+  /** Stops taking new work and waits for in-flight passes (ARM writes included) to finish. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#stopResync?.();
+    this.#syncQueue.shutDown();
+    this.#targetQueue.shutDown();
+    await Promise.allSettled(this.#loops);
+    await this.#kubeWrites.onIdle();
+    this.#loops = [];
+  }
+
+  /** Hooks the target worker calls back into (wired by the composition root). */
+  readonly workerHooks = {
+    onObserved: (_key: string): void => this.requestSync(),
+    onRejected: (key: string, failure: ArmFailure, identities: readonly string[]): void => this.#reportRejection(key, failure, identities),
+    onFailure: (key: string, failure: ArmFailure): void => this.#reportTargetFailure(key, failure),
+    onWrite: (key: string, delta: { add: string[]; remove: string[] }, writes: number, durationMs: number): void => {
+      this.#o.logger.info('Updated user-assigned identities', { target: key, assigned: delta.add.length, unassigned: delta.remove.length, writes, durationMs });
+    },
+    onDryRun: (key: string, delta: { add: string[]; remove: string[] }): void => {
+      this.#o.logger.info('Dry run: would update user-assigned identities', { target: key, assign: delta.add, unassign: delta.remove });
+    },
+  };
+
+  async #syncLoop(): Promise<void> {
+    for (;;) {
+      const key = await this.#syncQueue.get();
+      if (key === undefined) return;
+      try {
+        const ok = await this.#syncOnce();
+        if (ok) this.#syncQueue.forget(key);
+        else this.#syncQueue.addRateLimited(key);
+      } catch (err) {
+        this.#o.logger.error('Sync pass failed', { err, cycle: this.#cycle });
+        this.#syncQueue.addRateLimited(key);
+      } finally {
+        this.#syncQueue.done(key);
+      }
+    }
+  }
+
+  async #targetLoop(): Promise<void> {
+    for (;;) {
+      const key = await this.#targetQueue.get();
+      if (key === undefined) return;
+      try {
+        const result = await this.#o.worker.process(key);
+        if (result.kind === 'again') {
+          this.#targetQueue.forget(key);
+          this.#targetQueue.add(key);
+        } else if (result.kind === 'retry') {
+          if (result.afterMs !== undefined) this.#targetQueue.addAfter(key, result.afterMs);
+          else this.#targetQueue.addRateLimited(key);
+        } else {
+          this.#targetQueue.forget(key);
+          if (result.requeueAfterMs !== undefined) this.#targetQueue.addAfter(key, result.requeueAfterMs);
+        }
+      } catch (err) {
+        this.#o.logger.error('Target pass failed', { err, target: key });
+        this.#targetQueue.addRateLimited(key);
+      } finally {
+        this.#targetQueue.done(key);
+      }
+    }
+  }
+
+  /** One sync pass. Returns false when it must be retried with backoff. */
+  async #syncOnce(): Promise<boolean> {
+    if (!this.#o.state.synced()) return false;
+    const cycle = ++this.#cycle;
+    const started = this.#o.clock.now();
+    const snapshot = this.#o.state.snapshot();
+    const p = plan(snapshot, this.#o.worker.states(), this.#o.planConfig);
+    this.#lastPlan = p;
+    const now = this.#o.clock.now();
+    for (const key of p.desired.desired.keys()) if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, now);
+    for (const key of this.#firstSeen.keys()) if (!p.desired.desired.has(key)) this.#firstSeen.delete(key);
+
+    const demand = new Map<string, TargetDemand>();
+    for (const tp of p.targets.values()) demand.set(tp.key, { target: tp.target, desired: tp.desired, adoptable: tp.adoptable });
+    for (const key of this.#o.worker.setDemand(demand)) this.requestTarget(key);
+    this.#reportProblems(p.problems);
+    this.#updateStateMetrics(snapshot);
+
+    const k = p.kube;
+    const work = k.create.length + k.update.length + k.assign.length + k.remove.length;
+    if (work === 0) return true;
+    const log = this.#o.logger.child({ cycle });
+    if (this.#o.dryRun) {
+      log.info('Dry run: would write AzureAssignedIdentities', {
+        create: k.create.map((w) => w.body.metadata.name),
+        update: k.update.map((w) => w.body.metadata.name),
+        assign: k.assign.map((a) => a.aai.metadata.name),
+        delete: k.remove.map((r) => r.aai.metadata.name),
+      });
+      return true;
+    }
+    let failed = 0;
+    const run = (fn: () => Promise<void>): Promise<void> =>
+      this.#kubeWrites.add(async () => {
+        try {
+          await fn();
+        } catch {
+          failed++;
+        }
+      });
+    await Promise.all([
+      ...k.create.map((w) => run(() => this.#create(w.body, w.desired))),
+      ...k.update.map((w) => run(() => this.#update(w.body, w.desired))),
+      ...k.assign.map((a) => run(() => this.#assign(a.aai, a.desired))),
+    ]);
+    await Promise.all(k.remove.map((r) => run(() => this.#remove(r.aai, r.nodeGone))));
+    const seconds = (this.#o.clock.now() - started) / 1000;
+    this.#o.metrics?.cycleCount.inc();
+    this.#o.metrics?.cycleDuration.observe(seconds);
+    log.info('Sync pass wrote AzureAssignedIdentities', {
+      created: k.create.length,
+      updated: k.update.length,
+      assigned: k.assign.length,
+      deleted: k.remove.length,
+      pendingAssignment: k.pendingAssignment.length,
+      pendingRemoval: k.pendingRemoval.length,
+      failed,
+      durationMs: Math.round(seconds * 1000),
+    });
+    return failed === 0;
+  }
+
+  #bindingRef(d: DesiredAssignment | AzureAssignedIdentity['spec']['azureBindingRef'] | undefined): EventObjectRef | undefined {
+    const b = d && 'binding' in d ? d.binding : (d as AzureAssignedIdentity['spec']['azureBindingRef'] | undefined);
+    if (!b?.metadata?.name) return undefined;
+    return { apiVersion: 'aadpodidentity.k8s.io/v1', kind: 'AzureIdentityBinding', name: b.metadata.name, namespace: b.metadata.namespace, uid: b.metadata.uid };
+  }
+
+  #aaiRef(aai: AzureAssignedIdentity): EventObjectRef {
+    return { apiVersion: 'aadpodidentity.k8s.io/v1', kind: 'AzureAssignedIdentity', name: aai.metadata.name, namespace: aai.metadata.namespace, uid: aai.metadata.uid };
+  }
+
+  #event(ref: EventObjectRef | undefined, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    if (!ref) return;
+    this.#o.events.record(ref, type, reason, message);
+    this.#o.metrics?.eventsEmitted.inc({ type, reason });
+  }
+
+  #observeAssigned(d: DesiredAssignment, aaiName: string): void {
+    const seen = this.#firstSeen.get(d.key);
+    if (seen !== undefined) this.#o.metrics?.assignmentLatency.observe((this.#o.clock.now() - seen) / 1000);
+    this.#event(this.#bindingRef(d), 'Normal', 'binding applied', `Binding ${d.binding.metadata.name} applied on node ${d.nodeName} for pod ${aaiName}`);
+  }
+
+  async #create(body: AzureAssignedIdentity, d: DesiredAssignment): Promise<void> {
+    const t0 = this.#o.clock.now();
+    try {
+      const created = await this.#o.writer.create(body);
+      this.#o.state.noteWritten(created);
+      this.#o.metrics?.assignedIdentityAdditionCount.inc();
+      this.#o.metrics?.assignedIdentityAdditionDuration.observe((this.#o.clock.now() - t0) / 1000);
+      if (body.status?.status === 'Assigned') this.#observeAssigned(d, body.metadata.name);
+    } catch (err) {
+      this.#o.metrics?.kubernetesApiOperationsErrors.inc({ operation_type: 'assigned_identity_addition' });
+      this.#o.logger.error('Failed to create AzureAssignedIdentity', { err, assignedIdentity: objectKey(body.metadata.namespace, body.metadata.name), pod: `${d.pod.namespace}/${d.pod.name}` });
+      this.#event(this.#bindingRef(d), 'Warning', 'binding apply error',
+        `failed to create AzureAssignedIdentity ${body.metadata.name}/${body.metadata.namespace ?? ''} for pod ${d.pod.namespace}/${d.pod.name}, error: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  async #update(body: AzureAssignedIdentity, d: DesiredAssignment): Promise<void> {
+    const t0 = this.#o.clock.now();
+    try {
+      const updated = await this.#o.writer.replace(body);
+      this.#o.state.noteWritten(updated);
+      this.#o.metrics?.assignedIdentityUpdateCount.inc();
+      this.#o.metrics?.assignedIdentityUpdateDuration.observe((this.#o.clock.now() - t0) / 1000);
+      if (body.status?.status === 'Assigned') this.#observeAssigned(d, body.metadata.name);
+    } catch (err) {
+      this.#o.metrics?.kubernetesApiOperationsErrors.inc({ operation_type: 'assigned_identity_update' });
+      this.#o.logger.error('Failed to update AzureAssignedIdentity', { err, assignedIdentity: objectKey(body.metadata.namespace, body.metadata.name) });
+      this.#event(this.#bindingRef(d), 'Warning', 'binding apply error',
+        `failed to update AzureAssignedIdentity ${body.metadata.namespace ?? ''}/${body.metadata.name} for pod ${d.pod.name}/${d.pod.namespace}, error: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  async #assign(aai: AzureAssignedIdentity, d: DesiredAssignment | undefined): Promise<void> {
+    try {
+      const updated = await this.#o.writer.setStatus(aai, 'Assigned');
+      this.#o.state.noteWritten(updated);
+      if (d) this.#observeAssigned(d, aai.metadata.name);
+    } catch (err) {
+      this.#o.metrics?.kubernetesApiOperationsErrors.inc({ operation_type: 'update_azure_assigned_identity_status' });
+      this.#o.logger.error('Failed to update AzureAssignedIdentity status', { err, assignedIdentity: objectKey(aai.metadata.namespace, aai.metadata.name), status: 'Assigned' });
+      this.#event(this.#aaiRef(aai), 'Warning', 'status update error',
+        `failed to update AzureAssignedIdentity ${aai.metadata.namespace ?? ''}/${aai.metadata.name} status to Assigned for pod ${aai.spec.podNamespace}/${aai.spec.pod}, error: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  async #remove(aai: AzureAssignedIdentity, nodeGone: boolean): Promise<void> {
+    const t0 = this.#o.clock.now();
+    try {
+      await this.#o.writer.remove(aai);
+      this.#o.state.noteDeleted(aai);
+      this.#o.metrics?.assignedIdentityDeletionCount.inc();
+      this.#o.metrics?.assignedIdentityDeletionDuration.observe((this.#o.clock.now() - t0) / 1000);
+      if (nodeGone) {
+        this.#event(this.#bindingRef(aai.spec.azureBindingRef), 'Normal', 'binding removed',
+          `Binding ${aai.spec.azureBindingRef?.metadata?.name ?? ''} removed from node ${aai.spec.nodename} for pod ${aai.spec.pod}`);
+      }
+    } catch (err) {
+      this.#o.metrics?.kubernetesApiOperationsErrors.inc({ operation_type: 'assigned_identity_deletion' });
+      this.#o.logger.error('Failed to remove AzureAssignedIdentity', { err, assignedIdentity: objectKey(aai.metadata.namespace, aai.metadata.name) });
+      this.#event(this.#bindingRef(aai.spec.azureBindingRef), 'Warning', 'binding remove error',
+        `failed to remove AzureIdentityBinding ${aai.spec.azureBindingRef?.metadata?.namespace ?? ''}/${aai.spec.azureBindingRef?.metadata?.name ?? ''} from node ${aai.spec.nodename} for pod ${aai.spec.podNamespace}/${aai.spec.pod}, error: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  #reportProblems(problems: Problem[]): void {
+    const current = new Set<string>();
+    for (const p of problems) {
+      const key = `${p.reason}|${p.object.kind}|${p.object.namespace ?? ''}|${p.object.name}|${p.message}`;
+      current.add(key);
+      if (this.#reportedProblems.has(key)) continue;
+      this.#o.logger.warn('Ignoring invalid input', { reason: p.reason, kind: p.object.kind, object: objectKey(p.object.namespace, p.object.name), detail: p.message });
+      this.#event({ ...p.object, apiVersion: p.object.kind === 'Pod' ? 'v1' : 'aadpodidentity.k8s.io/v1' }, 'Warning', p.reason, p.message);
+    }
+    this.#reportedProblems = current;
+  }
+
+  #assignmentsOnTarget(key: string): DesiredAssignment[] {
+    const p = this.#lastPlan;
+    if (!p) return [];
+    const out: DesiredAssignment[] = [];
+    for (const w of p.kube.pendingAssignment) if (w.targetKey === key) out.push(w.desired);
+    for (const w of [...p.kube.create, ...p.kube.update]) if (w.body.status?.status === 'Created') out.push(w.desired);
+    return out;
+  }
+
+  #reportRejection(key: string, failure: ArmFailure, identities: readonly string[]): void {
+    if (failure.kind !== 'rejected') return;
+    this.#o.metrics?.quarantinedIdentities.set(identities.length);
+    const ids = new Set(identities);
+    for (const d of this.#assignmentsOnTarget(key)) {
+      if (!d.identityId || !ids.has(d.identityId)) continue;
+      const msg = `identity ${d.identity.metadata.namespace ?? ''}/${d.identity.metadata.name} (${d.identity.spec.resourceID ?? ''}) cannot be assigned to node ${d.nodeName}: ${failure.reason}; ${failure.remedy}. ARM said: ${failure.message}`;
+      this.#event({ apiVersion: 'v1', kind: 'Pod', name: d.pod.name, namespace: d.pod.namespace, uid: d.pod.uid }, 'Warning', failure.reason, msg);
+      this.#event(this.#bindingRef(d), 'Warning', 'binding apply error',
+        `failed to apply binding ${d.binding.metadata.namespace ?? ''}/${d.binding.metadata.name} node ${d.nodeName} for pod ${d.pod.namespace}/${d.pod.name}, error: ${failure.message}`);
+    }
+  }
+
+  #reportTargetFailure(key: string, failure: ArmFailure): void {
+    if (failure.kind === 'throttled' || failure.kind === 'conflict') return; // transient, logged by the worker
+    for (const d of this.#assignmentsOnTarget(key)) {
+      this.#event({ apiVersion: 'v1', kind: 'Pod', name: d.pod.name, namespace: d.pod.namespace, uid: d.pod.uid }, 'Warning', failure.reason,
+        `identity ${d.identity.metadata.name} not yet assigned to node ${d.nodeName}: ${failure.message}`);
+    }
+  }
+
+  #updateStateMetrics(snapshot: Snapshot): void {
+    const m = this.#o.metrics;
+    if (!m) return;
+    const counts: Record<string, number> = { Created: 0, Assigned: 0, Unassigned: 0, none: 0 };
+    let oldestCreated: number | undefined;
+    for (const aai of snapshot.assigned) {
+      const s = aai.status?.status || 'none';
+      counts[s] = (counts[s] ?? 0) + 1;
+      if (s === 'Created' && aai.metadata.creationTimestamp) {
+        const t = Date.parse(aai.metadata.creationTimestamp);
+        if (!Number.isNaN(t)) oldestCreated = oldestCreated === undefined ? t : Math.min(oldestCreated, t);
+      }
+    }
+    for (const [state, n] of Object.entries(counts)) m.assignedIdentities.set({ state }, n);
+    m.oldestCreatedAge.set(oldestCreated === undefined ? 0 : Math.max(0, (this.#o.clock.now() - oldestCreated) / 1000));
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Desired AzureAssignedIdentities: which (pod, binding, identity) pairs should exist, following
+ * upstream's matching rules (upstream-mic.md §2.3.3). Pure.
+ */
+import { newAssignedIdentity } from '../api/assigned-identity.js';
+import { isNamespacedIdentity, isValidObjectName } from '../api/naming.js';
+import { tryParseIdentityResourceId } from '../api/resource-id.js';
+import {
+  BINDING_LABEL,
+  IdentityType,
+  type AzureAssignedIdentity,
+  type AzureIdentity,
+  type AzureIdentityBinding,
+  type PodInfo,
+} from '../api/types.js';
+import { objectKey, type Snapshot } from './snapshot.js';
+
+/** One desired AzureAssignedIdentity with the objects it came from. */
+export interface DesiredAssignment {
+  /** `namespace/name` of the AzureAssignedIdentity. */
+  key: string;
+  aai: AzureAssignedIdentity;
+  pod: PodInfo;
+  identity: AzureIdentity;
+  binding: AzureIdentityBinding;
+  nodeName: string;
+  /** Canonical lower-cased resource ID for user-assigned identities; undefined for SP types. */
+  identityId?: string;
+}
+
+/** Something wrong with the inputs, reported as an Event and a log line; never stops planning. */
+export interface Problem {
+  /** Object the problem is about (event target). */
+  object: { kind: string; namespace?: string; name: string; uid?: string };
+  reason: string;
+  message: string;
+}
+
+/** Result of {@link computeDesired}. */
+export interface DesiredState {
+  desired: Map<string, DesiredAssignment>;
+  problems: Problem[];
+}
+
+/** True for identity types assigned through ARM (type 0 or missing). */
+export function isUserAssigned(identity: AzureIdentity): boolean {
+  return (identity.spec.type ?? IdentityType.UserAssignedMSI) === IdentityType.UserAssignedMSI;
+}
+
+/** Upstream's validation message for a bad user-assigned identity resource ID. */
+export function invalidResourceIdMessage(identity: AzureIdentity): string {
+  return (
+    `ignoring azure identity ${identity.metadata.namespace ?? ''}/${identity.metadata.name}, error: invalid resource id: ` +
+    `"${identity.spec.resourceID ?? ''}", must match /subscriptions/<subid>/resourcegroups/<resourcegroup>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>`
+  );
+}
+
+/** Computes the desired AzureAssignedIdentities from a snapshot. */
+export function computeDesired(snapshot: Snapshot, forceNamespaced: boolean): DesiredState {
+  const problems: Problem[] = [];
+  const identities = new Map<string, { identity: AzureIdentity; identityId?: string }>();
+  for (const identity of snapshot.identities) {
+    let identityId: string | undefined;
+    if (isUserAssigned(identity)) {
+      identityId = tryParseIdentityResourceId(identity.spec.resourceID ?? '')?.canonical;
+      if (!identityId) {
+        problems.push({
+          object: { kind: 'AzureIdentity', namespace: identity.metadata.namespace, name: identity.metadata.name, uid: identity.metadata.uid },
+          reason: 'InvalidIdentity',
+          message: invalidResourceIdMessage(identity),
+        });
+        continue;
+      }
+    }
+    identities.set(objectKey(identity.metadata.namespace, identity.metadata.name), { identity, identityId });
+  }
+
+  const bindingsBySelector = new Map<string, AzureIdentityBinding[]>();
+  for (const binding of snapshot.bindings) {
+    const list = bindingsBySelector.get(binding.spec.selector) ?? [];
+    list.push(binding);
+    bindingsBySelector.set(binding.spec.selector, list);
+  }
+  for (const list of bindingsBySelector.values()) {
+    list.sort((a, b) =>
+      (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name),
+    );
+  }
+
+  const desired = new Map<string, DesiredAssignment>();
+  const seenFrom = new Map<string, string>();
+  for (const pod of snapshot.pods) {
+    const selector = pod.labels[BINDING_LABEL];
+    if (!pod.nodeName || !selector) continue;
+    for (const binding of bindingsBySelector.get(selector) ?? []) {
+      const found = identities.get(objectKey(binding.metadata.namespace, binding.spec.azureIdentity));
+      if (!found) continue;
+      const { identity, identityId } = found;
+      if (forceNamespaced || isNamespacedIdentity(identity)) {
+        const ns = identity.metadata.namespace;
+        if (ns !== binding.metadata.namespace || ns !== pod.namespace) continue;
+      }
+      const aai = newAssignedIdentity({
+        podName: pod.name,
+        podNamespace: pod.namespace,
+        nodeName: pod.nodeName,
+        identity,
+        binding,
+        forceNamespaced,
+      });
+      const key = objectKey(aai.metadata.namespace, aai.metadata.name);
+      const previous = seenFrom.get(key);
+      if (previous !== undefined) {
+        if (previous !== identity.metadata.namespace) {
+          problems.push({
+            object: { kind: 'AzureIdentityBinding', namespace: binding.metadata.namespace, name: binding.metadata.name, uid: binding.metadata.uid },
+            reason: 'IdentityNameCollision',
+            message:
+              `AzureIdentity ${identity.metadata.name} exists in both ${previous} and ${identity.metadata.namespace ?? ''} namespace. ` +
+              'Considering renaming it or enabling Namespace mode (https://azure.github.io/aad-pod-identity/docs/configure/match_pods_in_namespace)',
+          });
+        }
+        continue;
+      }
+      if (!isValidObjectName(aai.metadata.name)) {
+        problems.push({
+          object: { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
+          reason: 'InvalidAssignedIdentityName',
+          message: `AzureAssignedIdentity name ${aai.metadata.name} for identity ${identity.metadata.name} is not a valid object name (DNS subdomain, at most 253 characters)`,
+        });
+        continue;
+      }
+      seenFrom.set(key, identity.metadata.namespace ?? '');
+      desired.set(key, { key, aai, pod, identity, binding, nodeName: pod.nodeName, identityId });
+    }
+  }
+  return { desired, problems };
+}

@@ -1,0 +1,201 @@
+/**
+ * Durable record of which identities this controller added to which VM/VMSS. Only identities in the
+ * record are ever removed, so an identity that was on a target before MIC acted (the kubelet
+ * identity, one assigned by hand or by another tool) is never touched.
+ *
+ * Records are ConfigMaps in the controller's namespace, one per target, written *before* the ARM
+ * write that adds an identity (write-ahead), and trimmed after a removal is confirmed.
+ */
+import { createHash } from 'node:crypto';
+import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
+import { targetArmId, targetKey, type Target } from '../cloud/provider.js';
+
+/** Label on every ownership ConfigMap. */
+export const OWNERSHIP_LABEL = 'aadpodidentity.k8s.io/ownership-record';
+/** Annotation holding the target's ARM ID. */
+export const OWNERSHIP_TARGET_ANNOTATION = 'aadpodidentity.k8s.io/target';
+
+/** Read/write access to ownership records. */
+export interface OwnershipStore {
+  /** Loads every record (called when leadership is acquired). */
+  load(): Promise<void>;
+  /** Identities owned on a target. */
+  owned(key: string): ReadonlySet<string>;
+  /** True when a record exists for the target (adoption already happened). */
+  hasRecord(key: string): boolean;
+  /** Every target with a record. */
+  targets(): Map<string, Target>;
+  /** Adds identities to the record (creating it), persisted before returning. */
+  add(target: Target, ids: readonly string[]): Promise<void>;
+  /** Removes identities from the record, persisted before returning (an empty record stays: it marks adoption done). */
+  remove(target: Target, ids: readonly string[]): Promise<void>;
+  /** Forgets a target entirely (it no longer exists in ARM). */
+  drop(target: Target): Promise<void>;
+}
+
+/** In-memory store for unit tests and dry runs. */
+export class MemoryOwnershipStore implements OwnershipStore {
+  readonly #records = new Map<string, { target: Target; owned: Set<string> }>();
+
+  async load(): Promise<void> {}
+
+  owned(key: string): ReadonlySet<string> {
+    return this.#records.get(key)?.owned ?? new Set();
+  }
+
+  hasRecord(key: string): boolean {
+    return this.#records.has(key);
+  }
+
+  targets(): Map<string, Target> {
+    return new Map([...this.#records].map(([k, v]) => [k, v.target]));
+  }
+
+  async add(target: Target, ids: readonly string[]): Promise<void> {
+    const key = targetKey(target);
+    const rec = this.#records.get(key) ?? { target, owned: new Set<string>() };
+    for (const id of ids) rec.owned.add(id);
+    this.#records.set(key, rec);
+  }
+
+  async remove(target: Target, ids: readonly string[]): Promise<void> {
+    const key = targetKey(target);
+    const rec = this.#records.get(key) ?? { target, owned: new Set<string>() };
+    for (const id of ids) rec.owned.delete(id);
+    this.#records.set(key, rec);
+  }
+
+  async drop(target: Target): Promise<void> {
+    this.#records.delete(targetKey(target));
+  }
+}
+
+/** ConfigMap name of a target's record: stable and DNS-safe. */
+export function ownershipConfigMapName(key: string): string {
+  return `mic-owned-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
+}
+
+function parseOwned(cm: V1ConfigMap): Set<string> {
+  return new Set(
+    (cm.data?.owned ?? '')
+      .split('\n')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+function targetFromRecord(cm: V1ConfigMap): Target | undefined {
+  const d = cm.data ?? {};
+  if ((d.kind !== 'vm' && d.kind !== 'vmss') || !d.subscriptionId || !d.resourceGroup || !d.name) return undefined;
+  return { kind: d.kind, subscriptionId: d.subscriptionId, resourceGroup: d.resourceGroup, name: d.name };
+}
+
+function isConflict(err: unknown): boolean {
+  return (err as { code?: number })?.code === 409;
+}
+function isNotFound(err: unknown): boolean {
+  return (err as { code?: number })?.code === 404;
+}
+
+/** Ownership records stored as ConfigMaps (optimistic concurrency, merge on conflict). */
+export class ConfigMapOwnershipStore implements OwnershipStore {
+  readonly #core: CoreV1Api;
+  readonly #namespace: string;
+  readonly #records = new Map<string, { target: Target; owned: Set<string>; resourceVersion?: string }>();
+
+  constructor(core: CoreV1Api, namespace: string) {
+    this.#core = core;
+    this.#namespace = namespace;
+  }
+
+  async load(): Promise<void> {
+    const list = await this.#core.listNamespacedConfigMap({ namespace: this.#namespace, labelSelector: `${OWNERSHIP_LABEL}=true` });
+    this.#records.clear();
+    for (const cm of list.items) {
+      const target = targetFromRecord(cm);
+      if (!target) continue;
+      this.#records.set(targetKey(target), { target, owned: parseOwned(cm), resourceVersion: cm.metadata?.resourceVersion });
+    }
+  }
+
+  owned(key: string): ReadonlySet<string> {
+    return this.#records.get(key)?.owned ?? new Set();
+  }
+
+  hasRecord(key: string): boolean {
+    return this.#records.has(key);
+  }
+
+  targets(): Map<string, Target> {
+    return new Map([...this.#records].map(([k, v]) => [k, v.target]));
+  }
+
+  async add(target: Target, ids: readonly string[]): Promise<void> {
+    await this.#mutate(target, (owned) => ids.forEach((id) => owned.add(id)));
+  }
+
+  async remove(target: Target, ids: readonly string[]): Promise<void> {
+    await this.#mutate(target, (owned) => ids.forEach((id) => owned.delete(id)));
+  }
+
+  async drop(target: Target): Promise<void> {
+    const key = targetKey(target);
+    try {
+      await this.#core.deleteNamespacedConfigMap({ name: ownershipConfigMapName(key), namespace: this.#namespace });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    this.#records.delete(key);
+  }
+
+  #body(key: string, target: Target, owned: Set<string>, resourceVersion?: string): V1ConfigMap {
+    return {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: ownershipConfigMapName(key),
+        namespace: this.#namespace,
+        resourceVersion,
+        labels: { [OWNERSHIP_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'aad-pod-identity-mic' },
+        annotations: { [OWNERSHIP_TARGET_ANNOTATION]: targetArmId(target) },
+      },
+      data: {
+        kind: target.kind,
+        subscriptionId: target.subscriptionId,
+        resourceGroup: target.resourceGroup,
+        name: target.name,
+        owned: [...owned].sort().join('\n'),
+      },
+    };
+  }
+
+  async #mutate(target: Target, change: (owned: Set<string>) => void): Promise<void> {
+    const key = targetKey(target);
+    for (let attempt = 0; ; attempt++) {
+      const rec = this.#records.get(key);
+      const owned = new Set(rec?.owned ?? []);
+      change(owned);
+      try {
+        const saved = rec?.resourceVersion
+          ? await this.#core.replaceNamespacedConfigMap({
+              name: ownershipConfigMapName(key),
+              namespace: this.#namespace,
+              body: this.#body(key, rec.target, owned, rec.resourceVersion),
+            })
+          : await this.#core.createNamespacedConfigMap({ namespace: this.#namespace, body: this.#body(key, target, owned) });
+        this.#records.set(key, { target: rec?.target ?? target, owned, resourceVersion: saved.metadata?.resourceVersion });
+        return;
+      } catch (err) {
+        if (attempt >= 4 || !(isConflict(err) || (isNotFound(err) && rec))) throw err;
+        // Someone (a previous leader) wrote it meanwhile: re-read and apply our change on top.
+        try {
+          const cm = await this.#core.readNamespacedConfigMap({ name: ownershipConfigMapName(key), namespace: this.#namespace });
+          this.#records.set(key, { target: targetFromRecord(cm) ?? target, owned: parseOwned(cm), resourceVersion: cm.metadata?.resourceVersion });
+        } catch (readErr) {
+          if (!isNotFound(readErr)) throw readErr;
+          this.#records.delete(key);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The planner: snapshot + per-target knowledge → the Kubernetes writes to make now and the desired
+ * identity set of every target. Pure; the sync loop executes the plan and the target workers turn
+ * target plans into ARM writes.
+ */
+import { tryParseIdentityResourceId } from '../api/resource-id.js';
+import { NODENAME_LABEL, type AssignedIdentityState, type AzureAssignedIdentity } from '../api/types.js';
+import type { Target } from '../cloud/provider.js';
+import { computeDesired, isUserAssigned, type DesiredAssignment, type DesiredState, type Problem } from './desired.js';
+import { diffAssignments } from './diff.js';
+import type { Snapshot } from './snapshot.js';
+import { resolveNodeTarget, type DefaultLocation, type TargetState } from './targets.js';
+
+/** Static inputs of the planner. */
+export interface PlanConfig {
+  forceNamespaced: boolean;
+  /** Lower-cased client IDs whose identities are never removed (`--immutable-user-msis` + cluster identity). */
+  immutableClientIds: ReadonlySet<string>;
+  defaults: DefaultLocation;
+  unassignGraceMs: number;
+}
+
+/** Desired identities of one target. */
+export interface TargetPlan {
+  key: string;
+  target: Target;
+  /** Identities pods on this target need. */
+  desired: Set<string>;
+  /** Number of AzureAssignedIdentities waiting on this target (to add or to remove). */
+  waiting: number;
+  /** Identities existing `Assigned` AAIs on this target refer to (adopted on first contact). */
+  adoptable: Set<string>;
+}
+
+/** A create or update with the body to send. */
+export interface KubeWrite {
+  body: AzureAssignedIdentity;
+  desired: DesiredAssignment;
+  /** Present for updates: the object being replaced. */
+  existing?: AzureAssignedIdentity;
+}
+
+/** The Kubernetes side of a plan. */
+export interface KubePlan {
+  create: KubeWrite[];
+  update: KubeWrite[];
+  /** Existing objects to mark `Assigned`. */
+  assign: { aai: AzureAssignedIdentity; desired?: DesiredAssignment }[];
+  /** Undesired objects to mark `Unassigned` and delete now (ARM side done or not needed). */
+  remove: { aai: AzureAssignedIdentity; nodeGone: boolean }[];
+  /** Undesired objects kept until their identity is removed from the target. */
+  pendingRemoval: AzureAssignedIdentity[];
+  /** Desired objects still waiting for their identity to appear on the target. */
+  pendingAssignment: { aai: AzureAssignedIdentity; desired: DesiredAssignment; targetKey?: string }[];
+}
+
+/** The complete plan of one pass. */
+export interface Plan {
+  desired: DesiredState;
+  kube: KubePlan;
+  targets: Map<string, TargetPlan>;
+  /** Canonical IDs of identities that must never be removed anywhere. */
+  protectedIds: Set<string>;
+  problems: Problem[];
+}
+
+const EMPTY_STATE: TargetState = { owned: new Set(), adopted: false, quarantined: new Set(), undesiredSince: new Map() };
+
+/** Canonical identity ID embedded in an existing AAI, if it is a user-assigned identity with a valid ID. */
+export function embeddedIdentityId(aai: AzureAssignedIdentity): string | undefined {
+  const ref = aai.spec.azureIdentityRef;
+  if (!ref?.spec || !isUserAssigned(ref)) return undefined;
+  return tryParseIdentityResourceId(ref.spec.resourceID ?? '')?.canonical;
+}
+
+function statusOf(aai: AzureAssignedIdentity): AssignedIdentityState {
+  return aai.status?.status ?? '';
+}
+
+/**
+ * Plans one pass. `states` holds what is known per target key (observed identities, ownership,
+ * quarantine, grace); targets not in it are treated as unknown and unowned.
+ */
+export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState>, config: PlanConfig): Plan {
+  const desiredState = computeDesired(snapshot, config.forceNamespaced);
+  const problems = [...desiredState.problems];
+  const targets = new Map<string, TargetPlan>();
+  const nodeTargets = new Map<string, ReturnType<typeof resolveNodeTarget>>();
+  const reportedNodes = new Set<string>();
+
+  const resolve = (nodeName: string): ReturnType<typeof resolveNodeTarget> => {
+    let r = nodeTargets.get(nodeName);
+    if (!r) {
+      r = resolveNodeTarget(nodeName, snapshot.nodes.get(nodeName), config.defaults);
+      nodeTargets.set(nodeName, r);
+    }
+    return r;
+  };
+  const targetPlan = (nodeName: string): TargetPlan | undefined => {
+    const r = resolve(nodeName);
+    if (!r.ok) return undefined;
+    let tp = targets.get(r.key);
+    if (!tp) {
+      tp = { key: r.key, target: r.target, desired: new Set(), waiting: 0, adoptable: new Set() };
+      targets.set(r.key, tp);
+    }
+    return tp;
+  };
+
+  // Protected identities: immutable client IDs, matched case-insensitively (fixes upstream's quirk).
+  const protectedIds = new Set<string>();
+  const considerProtected = (clientId: string | undefined, resourceId: string | undefined): void => {
+    if (!clientId || !config.immutableClientIds.has(clientId.toLowerCase())) return;
+    const id = tryParseIdentityResourceId(resourceId ?? '')?.canonical;
+    if (id) protectedIds.add(id);
+  };
+  for (const identity of snapshot.identities) considerProtected(identity.spec.clientID, identity.spec.resourceID);
+  for (const aai of snapshot.assigned) {
+    considerProtected(aai.spec.azureIdentityRef?.spec?.clientID, aai.spec.azureIdentityRef?.spec?.resourceID);
+  }
+
+  // Desired identities per target.
+  for (const d of desiredState.desired.values()) {
+    const tp = targetPlan(d.nodeName);
+    if (!tp) {
+      const r = resolve(d.nodeName);
+      if (!r.ok && !reportedNodes.has(d.nodeName)) {
+        reportedNodes.add(d.nodeName);
+        problems.push({ object: { kind: 'Pod', namespace: d.pod.namespace, name: d.pod.name, uid: d.pod.uid }, reason: r.reason, message: r.message });
+      }
+      continue;
+    }
+    if (d.identityId) tp.desired.add(d.identityId);
+  }
+  // Targets only known from existing objects or from the caller (ownership records) still need plans.
+  for (const aai of snapshot.assigned) {
+    const tp = targetPlan(aai.spec.nodename ?? aai.metadata.labels?.[NODENAME_LABEL] ?? '');
+    const id = embeddedIdentityId(aai);
+    const status = statusOf(aai);
+    if (tp && id && (status === 'Assigned' || status === '')) tp.adoptable.add(id);
+  }
+  const stateOf = (key: string): TargetState => states.get(key) ?? EMPTY_STATE;
+  const isPresent = (key: string, id: string): boolean => stateOf(key).observed?.has(id) ?? false;
+  const pendingRemoval = (key: string, id: string, aai: AzureAssignedIdentity): boolean => {
+    const tp = targets.get(key);
+    const st = stateOf(key);
+    if (protectedIds.has(id) || tp?.desired.has(id)) return false;
+    const status = statusOf(aai);
+    if (st.adopted === false && (status === 'Assigned' || status === '')) return true; // wait for adoption
+    if (!st.owned.has(id)) return false;
+    if (st.observed && !st.observed.has(id)) return false;
+    if (config.unassignGraceMs > 0) return false; // AAIs go at once; the identity stays for the grace period
+    return true;
+  };
+
+  const diff = diffAssignments(desiredState.desired, snapshot.assigned);
+  const kube: KubePlan = { create: [], update: [], assign: [], remove: [], pendingRemoval: [], pendingAssignment: [] };
+
+  const readyNow = (d: DesiredAssignment): { ready: boolean; key?: string } => {
+    if (!d.identityId) return { ready: true };
+    const r = resolve(d.nodeName);
+    if (!r.ok) return { ready: false };
+    return { ready: isPresent(r.key, d.identityId), key: r.key };
+  };
+  const bump = (key: string | undefined): void => {
+    const tp = key ? targets.get(key) : undefined;
+    if (tp) tp.waiting++;
+  };
+
+  for (const d of diff.create) {
+    const r = resolve(d.nodeName);
+    if (!r.ok) continue; // node unknown: nothing to write until it resolves (reported above)
+    const { ready, key } = readyNow(d);
+    const body: AzureAssignedIdentity = { ...d.aai, status: { ...d.aai.status, status: ready ? 'Assigned' : 'Created' } };
+    kube.create.push({ body, desired: d });
+    if (!ready) bump(key);
+  }
+  for (const { existing, desired: d } of diff.update) {
+    const { ready, key } = readyNow(d);
+    const body: AzureAssignedIdentity = {
+      ...d.aai,
+      metadata: {
+        ...existing.metadata,
+        labels: { ...(existing.metadata.labels ?? {}), [NODENAME_LABEL]: d.nodeName },
+      },
+      status: { ...(existing.status ?? {}), ...d.aai.status, status: ready ? 'Assigned' : 'Created' },
+    };
+    kube.update.push({ body, desired: d, existing });
+    if (!ready) bump(key);
+  }
+  for (const { existing, desired: d } of diff.unchanged) {
+    const status = statusOf(existing);
+    if (status === 'Assigned' || status === '') continue;
+    const { ready, key } = readyNow(d);
+    if (ready) kube.assign.push({ aai: existing, desired: d });
+    else {
+      kube.pendingAssignment.push({ aai: existing, desired: d, targetKey: key });
+      bump(key);
+    }
+  }
+  for (const aai of diff.remove) {
+    const nodeName = aai.spec.nodename ?? aai.metadata.labels?.[NODENAME_LABEL] ?? '';
+    const r = resolve(nodeName);
+    const id = embeddedIdentityId(aai);
+    if (!r.ok || !id) {
+      kube.remove.push({ aai, nodeGone: !r.ok && r.reason === 'NodeNotFound' });
+      continue;
+    }
+    if (pendingRemoval(r.key, id, aai)) {
+      kube.pendingRemoval.push(aai);
+      bump(r.key);
+    } else {
+      kube.remove.push({ aai, nodeGone: false });
+    }
+  }
+  // Terminating objects that are still desired are re-created once gone; nothing else to do here.
+  for (const key of states.keys()) {
+    if (!targets.has(key)) {
+      const st = states.get(key);
+      if (st && st.owned.size > 0) {
+        // Known only from ownership: keep a plan so owned identities nobody needs get removed.
+        targets.set(key, { key, target: st.target ?? parseTargetKey(key), desired: new Set(), waiting: 0, adoptable: new Set() });
+      }
+    }
+  }
+  return { desired: desiredState, kube, targets, protectedIds, problems };
+}
+
+/** Inverse of `targetKey` (`kind:sub/rg/name`, lower-cased). */
+export function parseTargetKey(key: string): Target {
+  const m = /^(vmss|vm):([^/]+)\/([^/]+)\/(.+)$/.exec(key);
+  if (!m) throw new Error(`malformed target key ${key}`);
+  return { kind: m[1] as Target['kind'], subscriptionId: m[2]!, resourceGroup: m[3]!, name: m[4]! };
+}
