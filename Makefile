@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
-JEST := NODE_OPTIONS='--experimental-vm-modules --disable-warning=ExperimentalWarning' $(NODE_BIN)/jest
+JEST := NODE_EXTRA_CA_CERTS=$(CURDIR)/hack/emulators/azure/testdata/test-ca.pem NODE_OPTIONS='--experimental-vm-modules --disable-warning=ExperimentalWarning' $(NODE_BIN)/jest
 STATE_DIR ?= $(CURDIR)/.state
 IMAGE ?= aad-pod-identity-mic-ts:dev
 

@@ -1,0 +1,274 @@
+/**
+ * ARM request routing: works out what a request is (read, write, poll), which resource it
+ * concerns (for throttling, audit and counters), and produces the reply.
+ */
+import {
+  ArmError,
+  failedIdentityOperation,
+  isArmError,
+  linkedAuthorizationFailed,
+  operationInProgress,
+  resourceNotFound,
+  tooManyIdentitiesOnResource,
+} from './arm-errors.js';
+import { computeResourceJson, identityJson, vmssInstanceJson } from './arm-resources.js';
+import type { EmulatorCore } from './core.js';
+import type { FailRule } from './faults.js';
+import { retryAfterSeconds, type Reply } from './http-util.js';
+import { applyIdentityPatch } from './identity-patch.js';
+import type { Operation } from './operations.js';
+import type { ComputeResource } from './store.js';
+import type { CallKind, ThrottleTarget } from './throttling.js';
+import type { TokenGrant } from './tokens.js';
+
+/** A resolved ARM request. */
+export interface ArmRoute {
+  kind: CallKind;
+  throttle: ThrottleTarget;
+  /** Lower-cased ARM ID of the concerned resource (audit, counters). */
+  resource?: string;
+  /** Produces the reply; may throw {@link ArmError}. */
+  handle(body: string, caller: TokenGrant): Reply;
+}
+
+const SUB = '/subscriptions/([^/]+)';
+const RG = '/resourcegroups/([^/]+)';
+const COMPUTE = '/providers/microsoft\\.compute';
+const MSI = '/providers/microsoft\\.managedidentity/userassignedidentities';
+
+/** Matches `pattern` case-insensitively against the path and returns the captured segments as sent. */
+function match(path: string, pattern: string): string[] | undefined {
+  const m = new RegExp(`^${pattern}/?$`, 'i').exec(path);
+  return m ? m.slice(1).map((s) => decodeURIComponent(s)) : undefined;
+}
+
+function methodNotAllowed(method: string): ArmError {
+  return new ArmError(405, 'MethodNotAllowed', `The requested method '${method}' is not allowed on this resource.`);
+}
+
+/** Resolves an ARM request, or undefined when no ARM route matches. */
+export function resolveArmRoute(core: EmulatorCore, method: string, url: URL): ArmRoute | undefined {
+  const path = url.pathname;
+  const apiVersion = url.searchParams.get('api-version') ?? '2024-11-01';
+  let m: string[] | undefined;
+
+  if ((m = match(path, `${SUB}${COMPUTE}/locations/([^/]+)/operations/([^/]+)`))) {
+    const [sub = '', , opId = ''] = m;
+    const op = core.ops.get(opId);
+    return {
+      kind: 'poll',
+      throttle: { kind: 'poll', subscription: sub, provider: op?.resource.kind ?? 'vmss', ...(op ? { resourceId: op.resource.id.toLowerCase() } : {}) },
+      ...(op ? { resource: op.resource.id.toLowerCase() } : {}),
+      handle: () => {
+        if (method !== 'GET') throw methodNotAllowed(method);
+        if (!op) throw new ArmError(404, 'NotFound', `The operation '${opId}' was not found.`);
+        return url.searchParams.get('monitor') === 'true' ? monitorReply(core, op, url) : statusReply(core, op);
+      },
+    };
+  }
+
+  if ((m = match(path, `${SUB}${RG}${COMPUTE}/virtualmachinescalesets/([^/]+)/virtualmachines/([^/]+)`))) {
+    const [sub = '', rg = '', name = '', instance = ''] = m;
+    const vmss = core.store.resource(`/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`);
+    const resourceId = vmss?.id.toLowerCase();
+    return {
+      kind: 'read',
+      throttle: { kind: 'read', subscription: sub, provider: 'vmss', ...(resourceId ? { resourceId: `${resourceId}/virtualmachines/${instance}` } : {}) },
+      ...(resourceId ? { resource: resourceId } : {}),
+      handle: () => {
+        if (method !== 'GET') throw methodNotAllowed(method);
+        if (!vmss || !vmss.instances.includes(instance)) {
+          throw resourceNotFound('Microsoft.Compute/virtualMachineScaleSets', `${name}/virtualMachines/${instance}`, rg);
+        }
+        return { status: 200, body: vmssInstanceJson(vmss, instance) };
+      },
+    };
+  }
+
+  if ((m = match(path, `${SUB}${RG}${COMPUTE}/virtualmachinescalesets/([^/]+)/virtualmachines`))) {
+    const [sub = '', rg = '', name = ''] = m;
+    const vmss = core.store.resource(`/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`);
+    return {
+      kind: 'read',
+      throttle: { kind: 'read', subscription: sub, provider: 'vmss' },
+      ...(vmss ? { resource: vmss.id.toLowerCase() } : {}),
+      handle: () => {
+        if (method !== 'GET') throw methodNotAllowed(method);
+        if (!vmss) throw resourceNotFound('Microsoft.Compute/virtualMachineScaleSets', name, rg);
+        return { status: 200, body: { value: vmss.instances.map((i) => vmssInstanceJson(vmss, i)) } };
+      },
+    };
+  }
+
+  for (const [segment, kind, type] of [
+    ['virtualmachinescalesets', 'vmss', 'Microsoft.Compute/virtualMachineScaleSets'],
+    ['virtualmachines', 'vm', 'Microsoft.Compute/virtualMachines'],
+  ] as const) {
+    if ((m = match(path, `${SUB}${RG}${COMPUTE}/${segment}/([^/]+)`))) {
+      const [sub = '', rg = '', name = ''] = m;
+      const armId = `/subscriptions/${sub}/resourceGroups/${rg}/providers/${type}/${name}`;
+      const resource = core.store.resource(armId);
+      const callKind: CallKind = method === 'PATCH' || method === 'PUT' ? 'write' : 'read';
+      const resourceId = (resource?.id ?? armId).toLowerCase();
+      return {
+        kind: callKind,
+        throttle: { kind: callKind, subscription: sub, provider: kind, resourceId },
+        resource: resourceId,
+        handle: (body, caller) => {
+          if (!resource || resource.kind !== kind) throw resourceNotFound(type, name, rg);
+          if (method === 'GET') return { status: 200, body: computeResourceJson(core.store, resource) };
+          if (method === 'PATCH') return patchReply(core, resource, body, caller, apiVersion, path);
+          throw methodNotAllowed(method);
+        },
+      };
+    }
+    if ((m = match(path, `${SUB}${RG}${COMPUTE}/${segment}`))) {
+      const [sub = '', rg = ''] = m;
+      return {
+        kind: 'read',
+        throttle: { kind: 'read', subscription: sub, provider: kind },
+        handle: () => {
+          if (method !== 'GET') throw methodNotAllowed(method);
+          const value = core.store
+            .resources()
+            .filter((r) => r.kind === kind && r.subscription.toLowerCase() === sub.toLowerCase() && r.resourceGroup.toLowerCase() === rg.toLowerCase())
+            .map((r) => computeResourceJson(core.store, r));
+          return { status: 200, body: { value } };
+        },
+      };
+    }
+  }
+
+  if ((m = match(path, `${SUB}${RG}${MSI}/([^/]+)`))) {
+    const [sub = '', rg = '', name = ''] = m;
+    const identity = core.store.identity(`/subscriptions/${sub}/resourcegroups/${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`);
+    return {
+      kind: 'read',
+      throttle: { kind: 'read', subscription: sub, provider: 'identity' },
+      ...(identity ? { resource: identity.id.toLowerCase() } : {}),
+      handle: () => {
+        if (method !== 'GET') throw methodNotAllowed(method);
+        if (!identity) throw resourceNotFound('Microsoft.ManagedIdentity/userAssignedIdentities', name, rg);
+        return { status: 200, body: identityJson(identity) };
+      },
+    };
+  }
+
+  const list = match(path, `${SUB}${RG}${MSI}`) ?? match(path, `${SUB}${MSI}`);
+  if (list) {
+    const [sub = '', rg] = list;
+    return {
+      kind: 'read',
+      throttle: { kind: 'read', subscription: sub, provider: 'identity' },
+      handle: () => {
+        if (method !== 'GET') throw methodNotAllowed(method);
+        return { status: 200, body: { value: core.store.identities(sub, rg).map(identityJson) } };
+      },
+    };
+  }
+
+  if ((m = match(path, `${SUB}(?:/.*)?`))) {
+    const [sub = ''] = m;
+    return {
+      kind: method === 'GET' ? 'read' : 'write',
+      throttle: { kind: method === 'GET' ? 'read' : 'write', subscription: sub, provider: 'other' },
+      handle: () => {
+        throw new ArmError(404, 'InvalidResourceType', `The resource type for path '${path}' could not be found in the emulator.`);
+      },
+    };
+  }
+  return undefined;
+}
+
+/** Real seconds until `op` completes, capped, for `Retry-After` on polls; undefined under a second. */
+function pollRetryAfter(core: EmulatorCore, op: Operation): Record<string, string> {
+  const realMs = core.clock.toRealMs(op.doneAt - core.clock.now());
+  const seconds = Math.min(10, Math.floor(realMs / 1000));
+  return seconds >= 1 ? { 'retry-after': String(seconds) } : {};
+}
+
+function operationUrls(core: EmulatorCore, op: Operation, apiVersion: string): { async: string; location: string } {
+  const base = `${core.baseUrl}/subscriptions/${op.resource.subscription}/providers/Microsoft.Compute/locations/${op.resource.location}/operations/${op.id}`;
+  return { async: `${base}?api-version=${apiVersion}`, location: `${base}?monitor=true&api-version=${apiVersion}` };
+}
+
+function statusReply(core: EmulatorCore, op: Operation): Reply {
+  const body: Record<string, unknown> = { name: op.id, startTime: new Date(core.clock.realTimeOf(op.startedAt)).toISOString(), status: op.status };
+  if (op.status !== 'InProgress') body.endTime = new Date(core.clock.realTimeOf(op.doneAt)).toISOString();
+  if (op.status === 'Failed' && op.failure) body.error = { code: op.failure.code, message: op.failure.message };
+  return { status: 200, headers: op.status === 'InProgress' ? pollRetryAfter(core, op) : {}, body };
+}
+
+function monitorReply(core: EmulatorCore, op: Operation, url: URL): Reply {
+  if (op.status === 'InProgress') {
+    return { status: 202, headers: { location: `${core.baseUrl}${url.pathname}${url.search}`, ...pollRetryAfter(core, op) } };
+  }
+  if (op.status === 'Failed' && op.failure) {
+    return { status: op.failure.status, body: { error: { code: op.failure.code, message: op.failure.message } } };
+  }
+  return { status: 200, body: computeResourceJson(core.store, op.resource) };
+}
+
+function parseJson(body: string): Record<string, unknown> {
+  if (body.trim() === '') return {};
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch (cause) {
+    throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.', { cause });
+  }
+  throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
+}
+
+/** Validates a PATCH and starts its long-running operation (202), or throws the ARM error. */
+function patchReply(core: EmulatorCore, resource: ComputeResource, rawBody: string, caller: TokenGrant, apiVersion: string, path: string): Reply {
+  const now = core.clock.now();
+  const running = core.ops.running(resource);
+  if (running) throw operationInProgress(resource.id, running.id, running.doneAt - now);
+
+  const body = parseJson(rawBody);
+  const identity = body.identity;
+  const outcome = applyIdentityPatch(core.store.identityState(resource), identity);
+  if (isArmError(outcome)) throw outcome;
+
+  const sentAs = new Map<string, string>();
+  const delta = (identity as { userAssignedIdentities?: Record<string, unknown> } | undefined)?.userAssignedIdentities;
+  if (delta && typeof delta === 'object') for (const key of Object.keys(delta)) sentAs.set(key.toLowerCase(), key);
+  const asSent = (id: string): string => sentAs.get(id) ?? id;
+
+  const unauthorized = outcome.requested.filter((id) => core.store.identity(id)?.assignable === false);
+  if (unauthorized.length > 0) throw linkedAuthorizationFailed(caller.objectId, resource.kind, resource.id, unauthorized.map(asSent));
+  const missing = outcome.requested.filter((id) => !core.store.identity(id));
+  if (missing.length > 0) throw failedIdentityOperation(missing.map(asSent));
+  if (outcome.state.userAssigned.length > core.settings.maxIdentitiesPerResource) {
+    throw tooManyIdentitiesOnResource(outcome.state.userAssigned.length, core.settings.maxIdentitiesPerResource, resource.id);
+  }
+
+  const injected: FailRule | undefined = core.faults.take('PATCH', path, { lroOnly: true });
+  const failure = injected
+    ? { status: injected.status, code: injected.code ?? 'InternalExecutionError', message: injected.message ?? 'An internal execution error occurred. Please retry later.' }
+    : undefined;
+  const op = core.ops.start(
+    resource,
+    now,
+    core.settings.lroLatencyMs,
+    (doneAt) => {
+      // Re-apply the delta to the state at completion (a back-door change may have happened meanwhile).
+      const final = applyIdentityPatch(core.store.identityState(resource), identity);
+      if (!isArmError(final)) core.store.setIdentityState(resource, final.state, 'arm-client', core.clock.realTimeOf(doneAt));
+    },
+    failure,
+  );
+  const urls = operationUrls(core, op, apiVersion);
+  const headers: Record<string, string> = { 'azure-asyncoperation': urls.async, location: urls.location };
+  const realSeconds = Math.floor(core.clock.toRealMs(core.settings.lroLatencyMs) / 1000);
+  if (realSeconds >= 1) headers['retry-after'] = String(Math.min(10, realSeconds));
+  return { status: 202, headers };
+}
+
+/** `Retry-After` (and, when time is scaled, `x-ms-retry-after-ms`) headers for an emulated wait. */
+export function retryAfterHeaders(emulatedMs: number, timeScale: number): Record<string, string> {
+  const headers: Record<string, string> = { 'retry-after': String(retryAfterSeconds(emulatedMs, timeScale)) };
+  if (timeScale !== 1) headers['x-ms-retry-after-ms'] = String(Math.max(1, Math.ceil(emulatedMs / timeScale)));
+  return headers;
+}

@@ -1,0 +1,91 @@
+/** Test controls of the Azure emulator (`AzureEmulator.controls`). */
+import type { AuditEntry, Counters } from './audit.js';
+import type { EmulatorCore } from './core.js';
+import type { FailRule } from './faults.js';
+import type { IdentityChange } from './store.js';
+
+/** Test-side control of the emulated Azure (see the package README). */
+export interface AzureControls {
+  /** Adds a VM scale set; `instances` creates uniform instances `0..n-1` (GET-able). */
+  addVmss(
+    sub: string,
+    rg: string,
+    name: string,
+    opts?: { orchestration?: 'Uniform' | 'Flexible'; systemAssigned?: boolean; identities?: string[]; instances?: number },
+  ): void;
+  /** Adds a VM (standalone, or an instance of the flexible VMSS `vmssFlex`). */
+  addVm(sub: string, rg: string, name: string, opts?: { systemAssigned?: boolean; identities?: string[]; vmssFlex?: string }): void;
+  /** Adds a user-assigned identity; returns its resource ID. `assignable` (default true): caller holds Managed Identity Operator. */
+  addIdentity(sub: string, rg: string, name: string, opts?: { clientId?: string; principalId?: string; assignable?: boolean }): string;
+  /** Makes an identity vanish (references on VMs/VMSS stay, dangling). */
+  removeIdentity(resourceId: string): void;
+  /** Grants or revokes the caller's right to assign an identity. */
+  setAssignable(resourceId: string, ok: boolean): void;
+  /** Identity `type` and lower-cased user-assigned IDs of a VM/VMSS (by ARM ID or Node providerID). */
+  getResourceIdentities(armId: string): { type: string; userAssigned: string[] };
+  /** Replaces a VM/VMSS's user-assigned identities behind the controller's back (audited as `backdoor:<by>`). */
+  setResourceIdentities(armId: string, ids: string[], by?: string): void;
+  /** Makes the next matching request(s) fail; see {@link FailRule}. */
+  failNext(rule: FailRule): void;
+  /** Emulated ms a PATCH takes from now on. */
+  setLroLatency(ms: number): void;
+  /** Changes the time scale from now on. */
+  setTimeScale(x: number): void;
+  /** Every request seen (copy). */
+  auditLog(): AuditEntry[];
+  /** Identity additions/removals on VMs/VMSS, optionally for one resource. */
+  identityChanges(armId?: string): IdentityChange[];
+  /** Request counters. */
+  counters(): Counters;
+  /** Clears counters and the audit log only. */
+  reset(): void;
+}
+
+/** Builds the controls over the emulator core. */
+export function createControls(core: EmulatorCore): AzureControls {
+  const settle = (): void => core.ops.settle(core.clock.now());
+  const mustFind = (armId: string) => {
+    settle();
+    const resource = core.store.resource(armId);
+    if (!resource) throw new RangeError(`no VM or VMSS with ID ${armId}`);
+    return resource;
+  };
+  return {
+    addVmss: (sub, rg, name, opts) => void core.store.addVmss(sub, rg, name, opts),
+    addVm: (sub, rg, name, opts) => void core.store.addVm(sub, rg, name, opts),
+    addIdentity: (sub, rg, name, opts) => core.store.addIdentity(sub, rg, name, opts),
+    removeIdentity: (resourceId) => {
+      if (!core.store.removeIdentity(resourceId)) throw new RangeError(`no identity with ID ${resourceId}`);
+    },
+    setAssignable: (resourceId, ok) => {
+      const identity = core.store.identity(resourceId);
+      if (!identity) throw new RangeError(`no identity with ID ${resourceId}`);
+      identity.assignable = ok;
+    },
+    getResourceIdentities: (armId) => core.store.summary(mustFind(armId)),
+    setResourceIdentities: (armId, ids, by = 'test') => {
+      const resource = mustFind(armId);
+      core.store.setIdentityState(
+        resource,
+        { systemAssigned: resource.system !== undefined, userAssigned: ids.map((id) => id.toLowerCase()) },
+        `backdoor:${by}`,
+        core.clock.realNow(),
+      );
+    },
+    failNext: (rule) => core.faults.add(rule),
+    setLroLatency: (ms) => {
+      core.settings.lroLatencyMs = Math.max(0, ms);
+    },
+    setTimeScale: (x) => {
+      settle();
+      core.clock.setScale(x);
+    },
+    auditLog: () => core.audit.entries(),
+    identityChanges: (armId) => {
+      settle();
+      return core.store.changes(armId);
+    },
+    counters: () => core.audit.counters(),
+    reset: () => core.audit.reset(),
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * In-memory ARM state: VM scale sets (with uniform instances), VMs and user-assigned identities,
+ * plus the log of identity changes on VMs/VMSS. IDs are matched case-insensitively.
+ */
+import { randomUUID } from 'node:crypto';
+import { identityTypeOf, type IdentityState } from './identity-patch.js';
+import { identityId, vmId, vmssId } from './resource-ids.js';
+
+/** A user-assigned managed identity (`Microsoft.ManagedIdentity/userAssignedIdentities`). */
+export interface UserIdentity {
+  id: string;
+  subscription: string;
+  resourceGroup: string;
+  name: string;
+  clientId: string;
+  principalId: string;
+  tenantId: string;
+  /** Whether the caller holds Managed Identity Operator on it (may assign it). */
+  assignable: boolean;
+}
+
+/** A VMSS or VM. */
+export interface ComputeResource {
+  kind: 'vmss' | 'vm';
+  id: string;
+  subscription: string;
+  resourceGroup: string;
+  name: string;
+  location: string;
+  /** VMSS only. */
+  orchestrationMode?: 'Uniform' | 'Flexible';
+  /** VMSS (uniform) only: instance IDs. */
+  instances: string[];
+  /** VM only: the flexible VMSS it belongs to. */
+  vmssFlexId?: string;
+  /** System-assigned identity, when enabled. */
+  system?: { principalId: string; tenantId: string };
+  /** Lower-cased user-assigned identity IDs. */
+  userAssigned: string[];
+  provisioningState: 'Succeeded' | 'Updating' | 'Failed';
+  uniqueId: string;
+}
+
+/** One identity added to or removed from a VM/VMSS. */
+export interface IdentityChange {
+  /** Real wall-clock ms. */
+  at: number;
+  resource: string;
+  identity: string;
+  op: 'add' | 'remove';
+  /** `arm-client` (through the REST API) or `backdoor:<by>` (a test control). */
+  by: string;
+}
+
+/** The ARM state. */
+export class AzureStore {
+  readonly tenantId: string;
+  readonly location = 'eastus';
+  readonly #resources = new Map<string, ComputeResource>();
+  readonly #identities = new Map<string, UserIdentity>();
+  readonly #changes: IdentityChange[] = [];
+
+  constructor(tenantId: string) {
+    this.tenantId = tenantId;
+  }
+
+  /** Adds (or replaces) a VMSS. */
+  addVmss(
+    sub: string,
+    rg: string,
+    name: string,
+    opts: { orchestration?: 'Uniform' | 'Flexible'; systemAssigned?: boolean; identities?: string[]; instances?: number } = {},
+  ): ComputeResource {
+    const resource: ComputeResource = {
+      kind: 'vmss',
+      id: vmssId(sub, rg, name),
+      subscription: sub,
+      resourceGroup: rg,
+      name,
+      location: this.location,
+      orchestrationMode: opts.orchestration ?? 'Uniform',
+      instances: Array.from({ length: opts.instances ?? 0 }, (_, i) => String(i)),
+      userAssigned: unique(opts.identities ?? []),
+      provisioningState: 'Succeeded',
+      uniqueId: randomUUID(),
+      ...(opts.systemAssigned ? { system: this.#newSystemIdentity() } : {}),
+    };
+    this.#resources.set(resource.id.toLowerCase(), resource);
+    return resource;
+  }
+
+  /** Adds (or replaces) a VM; `vmssFlex` names a flexible VMSS in the same resource group. */
+  addVm(sub: string, rg: string, name: string, opts: { systemAssigned?: boolean; identities?: string[]; vmssFlex?: string } = {}): ComputeResource {
+    const resource: ComputeResource = {
+      kind: 'vm',
+      id: vmId(sub, rg, name),
+      subscription: sub,
+      resourceGroup: rg,
+      name,
+      location: this.location,
+      instances: [],
+      userAssigned: unique(opts.identities ?? []),
+      provisioningState: 'Succeeded',
+      uniqueId: randomUUID(),
+      ...(opts.vmssFlex ? { vmssFlexId: vmssId(sub, rg, opts.vmssFlex) } : {}),
+      ...(opts.systemAssigned ? { system: this.#newSystemIdentity() } : {}),
+    };
+    this.#resources.set(resource.id.toLowerCase(), resource);
+    return resource;
+  }
+
+  /** Adds (or replaces) a user-assigned identity; returns its resource ID. */
+  addIdentity(sub: string, rg: string, name: string, opts: { clientId?: string; principalId?: string; assignable?: boolean } = {}): string {
+    const identity: UserIdentity = {
+      id: identityId(sub, rg, name),
+      subscription: sub,
+      resourceGroup: rg,
+      name,
+      clientId: opts.clientId ?? randomUUID(),
+      principalId: opts.principalId ?? randomUUID(),
+      tenantId: this.tenantId,
+      assignable: opts.assignable ?? true,
+    };
+    this.#identities.set(identity.id.toLowerCase(), identity);
+    return identity.id;
+  }
+
+  /** Deletes an identity; VMs/VMSS that still reference it keep a dangling entry, as in Azure. */
+  removeIdentity(id: string): boolean {
+    return this.#identities.delete(id.toLowerCase());
+  }
+
+  /** Looks an identity up by resource ID (any casing). */
+  identity(id: string): UserIdentity | undefined {
+    return this.#identities.get(id.toLowerCase());
+  }
+
+  /** Identity by client ID, object (principal) ID or resource ID. */
+  findIdentity(by: { clientId?: string; principalId?: string; resourceId?: string }): UserIdentity | undefined {
+    if (by.resourceId) return this.identity(by.resourceId);
+    for (const identity of this.#identities.values()) {
+      if (by.clientId && identity.clientId.toLowerCase() === by.clientId.toLowerCase()) return identity;
+      if (by.principalId && identity.principalId.toLowerCase() === by.principalId.toLowerCase()) return identity;
+    }
+    return undefined;
+  }
+
+  /** All identities, optionally filtered by subscription and resource group. */
+  identities(sub?: string, rg?: string): UserIdentity[] {
+    return [...this.#identities.values()].filter(
+      (i) => (!sub || i.subscription.toLowerCase() === sub.toLowerCase()) && (!rg || i.resourceGroup.toLowerCase() === rg.toLowerCase()),
+    );
+  }
+
+  /** Looks a VM/VMSS up by ARM ID (any casing; a trailing `/virtualMachines/<i>` of a VMSS is ignored). */
+  resource(armId: string): ComputeResource | undefined {
+    const key = armId.toLowerCase().replace(/^azure:\/\//, '').replace(/\/+$/, '');
+    const direct = this.#resources.get(key);
+    if (direct) return direct;
+    const vmss = /^(.*\/virtualmachinescalesets\/[^/]+)\/virtualmachines\/[^/]+$/.exec(key);
+    return vmss ? this.#resources.get(vmss[1] ?? '') : undefined;
+  }
+
+  /** Every VM/VMSS. */
+  resources(): ComputeResource[] {
+    return [...this.#resources.values()];
+  }
+
+  /** The identity facts of a resource. */
+  identityState(resource: ComputeResource): IdentityState {
+    return { systemAssigned: resource.system !== undefined, userAssigned: [...resource.userAssigned] };
+  }
+
+  /** Replaces a resource's identities and records the differences in the change log. */
+  setIdentityState(resource: ComputeResource, next: IdentityState, by: string, at: number): void {
+    const before = new Set(resource.userAssigned);
+    const after = unique(next.userAssigned);
+    const afterSet = new Set(after);
+    for (const id of after) if (!before.has(id)) this.#changes.push({ at, resource: resource.id, identity: id, op: 'add', by });
+    for (const id of before) if (!afterSet.has(id)) this.#changes.push({ at, resource: resource.id, identity: id, op: 'remove', by });
+    resource.userAssigned = after;
+    if (next.systemAssigned && !resource.system) resource.system = this.#newSystemIdentity();
+    if (!next.systemAssigned) delete resource.system;
+  }
+
+  /** The identity change log, optionally for one VM/VMSS. */
+  changes(armId?: string): IdentityChange[] {
+    const target = armId ? this.resource(armId) : undefined;
+    if (armId && !target) return [];
+    return this.#changes.filter((c) => !target || c.resource === target.id).map((c) => ({ ...c }));
+  }
+
+  /** `{ type, userAssigned }` of a resource (lower-cased IDs). */
+  summary(resource: ComputeResource): { type: string; userAssigned: string[] } {
+    return { type: identityTypeOf(this.identityState(resource)), userAssigned: [...resource.userAssigned] };
+  }
+
+  #newSystemIdentity(): { principalId: string; tenantId: string } {
+    return { principalId: randomUUID(), tenantId: this.tenantId };
+  }
+}
+
+function unique(ids: string[]): string[] {
+  return [...new Set(ids.map((id) => id.toLowerCase()))];
+}
