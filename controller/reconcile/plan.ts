@@ -176,6 +176,17 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
     if (!ready) bump(key);
   }
   for (const { existing, desired: d } of diff.update) {
+    // An update that moves or changes an identity first waits until the old target was adopted, so
+    // the evidence that a previous controller added the old identity is not lost.
+    const oldId = embeddedIdentityId(existing);
+    const oldTarget = resolve(existing.spec.nodename ?? existing.metadata.labels?.[NODENAME_LABEL] ?? '');
+    const oldStatus = statusOf(existing);
+    const newTarget = resolve(d.nodeName);
+    const moves = !newTarget.ok || (oldTarget.ok && newTarget.key !== oldTarget.key) || oldId !== d.identityId;
+    if (moves && oldId && oldTarget.ok && (oldStatus === 'Assigned' || oldStatus === '') && stateOf(oldTarget.key).adopted === false) {
+      bump(oldTarget.key);
+      continue;
+    }
     const { ready, key } = readyNow(d);
     const body: AzureAssignedIdentity = {
       ...d.aai,

@@ -81,6 +81,8 @@ interface MutableState {
 export class TargetWorker {
   readonly #o: TargetWorkerOptions;
   readonly #states = new Map<string, MutableState>();
+  /** Targets ARM reported as not found, with the time until which they are not read again. */
+  readonly #gone = new Map<string, number>();
   #demand = new Map<string, TargetDemand>();
 
   constructor(options: TargetWorkerOptions) {
@@ -98,7 +100,8 @@ export class TargetWorker {
         if (d.desired.has(id)) st.undesiredSince.delete(id);
         else if (!st.undesiredSince.has(id)) st.undesiredSince.set(id, now);
       }
-      if (!prev || !sameSet(prev.desired, d.desired) || this.#needsWork(key, d)) changed.push(key);
+      const gone = (this.#gone.get(key) ?? 0) > now;
+      if (!gone && (!prev || !sameSet(prev.desired, d.desired) || this.#needsWork(key, d))) changed.push(key);
     }
     for (const key of this.#demand.keys()) if (!demand.has(key)) changed.push(key);
     this.#demand = demand;
@@ -180,6 +183,10 @@ export class TargetWorker {
       return { kind: 'done' };
     }
     const st = this.#state(key, demand.target);
+    const goneUntil = this.#gone.get(key);
+    if (goneUntil !== undefined && goneUntil > this.#o.clock.now()) return { kind: 'done' };
+    this.#gone.delete(key);
+    let adding: readonly string[] = [];
     const log = this.#o.logger.child({ target: targetArmId(demand.target), [demand.target.kind]: demand.target.name });
     try {
       const now = this.#o.clock.now();
@@ -192,6 +199,7 @@ export class TargetWorker {
         if (!before || !sameSet(before, st.observed!)) this.#o.hooks.onObserved(key);
       }
       if (!this.#o.ownership.hasRecord(key)) {
+        if (this.#o.gate.blockedReason() && !this.#o.dryRun) return { kind: 'done' };
         // First contact: adopt identities existing Assigned AAIs prove a previous MIC added.
         const adopt = [...demand.adoptable].filter((id) => st.observed!.has(id));
         await this.#o.ownership.add(demand.target, adopt);
@@ -212,6 +220,7 @@ export class TargetWorker {
         log.debug('ARM write held back', { reason: blocked });
         return { kind: 'done' };
       }
+      adding = delta.add;
       if (delta.add.length) await this.#o.ownership.add(demand.target, delta.add);
       if (this.#o.gate.blockedReason()) return { kind: 'done' }; // lost the lease while recording
       const started = this.#o.clock.now();
@@ -224,7 +233,7 @@ export class TargetWorker {
       if (removed.length) await this.#o.ownership.remove(demand.target, removed);
       this.#o.hooks.onWrite(key, delta, result.writes, this.#o.clock.now() - started);
       this.#o.hooks.onObserved(key);
-      this.#scheduleDrift(st, false);
+      this.#scheduleDrift(st, true);
       return { kind: 'again' };
     } catch (err) {
       const failure = classifyArmFailure(err);
@@ -234,7 +243,8 @@ export class TargetWorker {
           for (const id of ids) this.#o.quarantine.reject(id, failure.reason, failure.message);
           this.#o.hooks.onRejected(key, failure, ids);
           log.warn('ARM rejected identities; retrying the others without them', { identities: ids, code: failure.code, err });
-          return ids.length ? { kind: 'again' } : { kind: 'retry', rateLimited: true };
+          // Retry at once only when the next write differs (a rejected identity leaves the add list).
+          return ids.some((id) => adding.includes(id)) ? { kind: 'again' } : { kind: 'retry', rateLimited: true };
         }
         case 'throttled':
         case 'conflict':
@@ -245,6 +255,7 @@ export class TargetWorker {
           log.info('Target no longer exists; forgetting it', { err });
           await this.#o.ownership.drop(demand.target).catch(() => undefined);
           this.#states.delete(key);
+          this.#gone.set(key, this.#o.clock.now() + GONE_BACKOFF_MS);
           this.#o.hooks.onObserved(key);
           return { kind: 'done' };
         default:
@@ -284,6 +295,9 @@ export class TargetWorker {
     return st.nextDriftAt === undefined ? undefined : Math.max(1, st.nextDriftAt - this.#o.clock.now());
   }
 }
+
+/** How long a target ARM reported as not found is left alone. */
+const GONE_BACKOFF_MS = 5 * 60_000;
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;

@@ -1,0 +1,74 @@
+/**
+ * In-memory CloudProvider for reconcile tests: targets are sets of canonical identity IDs in a Map,
+ * every call is recorded in a readable form, and errors can be scripted per call or per identity.
+ */
+import { targetKey, type CloudProvider, type Target, type TargetIdentities, type UpdateResult } from '../../../controller/cloud/provider.js';
+import { IdentityRejectedError } from '../../../controller/cloud/errors.js';
+
+/** Last path segment of an identity ID, to keep recorded calls short. */
+export function shortId(id: string): string {
+  return id.slice(id.lastIndexOf('/') + 1);
+}
+
+/** A scripted ARM double. */
+export class FakeCloud implements CloudProvider {
+  /** Identities per target key. */
+  readonly identities = new Map<string, Set<string>>();
+  /** `get <key>` / `update <key> +a,b -c` in call order. */
+  readonly calls: string[] = [];
+  /** Errors thrown by the next GETs, one per call. */
+  readonly getErrors: unknown[] = [];
+  /** Errors thrown by the next GETs of one target (by target key), one per call; checked first. */
+  readonly getErrorsFor = new Map<string, unknown[]>();
+  /** Errors thrown by the next updates, one per call. */
+  readonly updateErrors: unknown[] = [];
+  /** Identities ARM refuses to assign (like a missing role assignment): the whole PATCH fails naming them. */
+  readonly forbidden = new Set<string>();
+  /** Called at the start of every update (before anything is applied). */
+  onUpdate: ((target: Target, add: readonly string[], remove: readonly string[]) => void) | undefined;
+
+  /** Seeds a target with identities. */
+  seed(target: Target, ids: readonly string[]): void {
+    this.identities.set(targetKey(target), new Set(ids));
+  }
+
+  /** Identities on a target, short and sorted. */
+  on(target: Target): string[] {
+    return [...(this.identities.get(targetKey(target)) ?? [])].map(shortId).sort();
+  }
+
+  /** Calls of one kind (`get` or `update`). */
+  callsOf(kind: 'get' | 'update'): string[] {
+    return this.calls.filter((c) => c.startsWith(`${kind} `));
+  }
+
+  async getIdentities(target: Target): Promise<TargetIdentities> {
+    const key = targetKey(target);
+    this.calls.push(`get ${key}`);
+    const err = this.getErrorsFor.get(key)?.shift() ?? this.getErrors.shift();
+    if (err !== undefined) throw err;
+    return this.#state(key);
+  }
+
+  async updateIdentities(target: Target, add: readonly string[], remove: readonly string[]): Promise<UpdateResult> {
+    const key = targetKey(target);
+    this.calls.push(`update ${key} +${add.map(shortId).join(',')} -${remove.map(shortId).join(',')}`);
+    this.onUpdate?.(target, add, remove);
+    const err = this.updateErrors.shift();
+    if (err !== undefined) throw err;
+    const refused = add.filter((id) => this.forbidden.has(id));
+    if (refused.length) {
+      throw new IdentityRejectedError('LinkedAuthorizationFailed', { identityIds: refused, reason: 'forbidden', armCode: 'LinkedAuthorizationFailed', statusCode: 403 });
+    }
+    const ids = this.identities.get(key) ?? new Set<string>();
+    for (const id of remove) ids.delete(id);
+    for (const id of add) ids.add(id);
+    this.identities.set(key, ids);
+    return { after: this.#state(key), writes: 1 };
+  }
+
+  #state(key: string): TargetIdentities {
+    const ids = new Set(this.identities.get(key) ?? []);
+    return { userAssigned: ids, type: ids.size ? 'UserAssigned' : 'None' };
+  }
+}
