@@ -153,15 +153,15 @@ class FieldReader {
    * ObjectMeta: `name` required, known fields type-checked, every other field kept as given.
    * Metadata keys are never matched case-insensitively (they never changed case).
    */
-  metadata(obj: JsonObject, path: string): ObjectMeta {
+  metadata(obj: JsonObject, path: string, embedded = false): ObjectMeta {
     const metaPath = join(path, 'metadata');
     const raw = obj.metadata;
-    if (raw === undefined || raw === null) this.fail(metaPath, 'is required');
-    const meta = this.object(raw, metaPath);
+    if ((raw === undefined || raw === null) && !embedded) this.fail(metaPath, 'is required');
+    const meta = raw === undefined || raw === null ? {} : this.object(raw, metaPath);
     const x = this.exact();
     return withoutUndefined<ObjectMeta>({
       ...meta,
-      name: x.requiredName(meta, 'name', metaPath),
+      name: embedded ? (x.optString(meta, 'name', metaPath) ?? '') : x.requiredName(meta, 'name', metaPath),
       namespace: x.optString(meta, 'namespace', metaPath),
       uid: x.optString(meta, 'uid', metaPath),
       resourceVersion: x.optString(meta, 'resourceVersion', metaPath),
@@ -202,7 +202,7 @@ function readSecretReference(r: FieldReader, spec: JsonObject, path: string): Se
   return withoutUndefined({ name: r.optString(ref, 'name', refPath), namespace: r.optString(ref, 'namespace', refPath) });
 }
 
-function readIdentity(r: FieldReader, value: unknown, path: string): AzureIdentity {
+function readIdentity(r: FieldReader, value: unknown, path: string, embedded = false): AzureIdentity {
   const obj = r.object(value, path);
   const specPath = join(path, 'spec');
   const spec = r.optObject(obj, 'spec', path) ?? {};
@@ -221,19 +221,19 @@ function readIdentity(r: FieldReader, value: unknown, path: string): AzureIdenti
   });
   return withoutUndefined({
     ...r.typeMeta(obj, 'AzureIdentity', path),
-    metadata: r.metadata(obj, path),
+    metadata: r.metadata(obj, path, embedded),
     spec: identitySpec,
     status: readReplicaStatus(r, obj, path),
   });
 }
 
-function readBinding(r: FieldReader, value: unknown, path: string): AzureIdentityBinding {
+function readBinding(r: FieldReader, value: unknown, path: string, embedded = false): AzureIdentityBinding {
   const obj = r.object(value, path);
   const specPath = join(path, 'spec');
   const spec = r.optObject(obj, 'spec', path) ?? {};
   return withoutUndefined({
     ...r.typeMeta(obj, 'AzureIdentityBinding', path),
-    metadata: r.metadata(obj, path),
+    metadata: r.metadata(obj, path, embedded),
     spec: withoutUndefined({
       azureIdentity: r.optString(spec, 'azureIdentity', specPath) ?? '',
       selector: r.optString(spec, 'selector', specPath) ?? '',
@@ -269,9 +269,10 @@ export function parseAzureIdentityBinding(obj: unknown): AzureIdentityBinding {
 }
 
 /**
- * Validates and normalises an `AzureAssignedIdentity`, including its embedded identity and binding
- * (which must be present: without them the identity cannot be unassigned). A missing `status` stays
- * absent (treat it like `status.status` = '').
+ * Validates and normalises an `AzureAssignedIdentity`, including its embedded identity and binding.
+ * Embedded references are read leniently (a missing or nameless reference becomes an empty one) so a
+ * damaged object is still seen, and then rewritten or deleted, instead of being ignored for ever.
+ * A missing `status` stays absent (treat it like `status.status` = '').
  */
 export function parseAzureAssignedIdentity(obj: unknown): AzureAssignedIdentity {
   const r = new FieldReader('AzureAssignedIdentity');
@@ -279,14 +280,12 @@ export function parseAzureAssignedIdentity(obj: unknown): AzureAssignedIdentity 
   const spec = r.optObject(root, 'spec', '') ?? {};
   const identityRef = lookup(spec, 'azureIdentityRef');
   const bindingRef = lookup(spec, 'azureBindingRef');
-  if (identityRef === undefined || identityRef === null) r.fail('spec.azureIdentityRef', 'is required');
-  if (bindingRef === undefined || bindingRef === null) r.fail('spec.azureBindingRef', 'is required');
   return withoutUndefined({
     ...r.typeMeta(root, 'AzureAssignedIdentity', ''),
     metadata: r.metadata(root, ''),
     spec: withoutUndefined({
-      azureIdentityRef: readIdentity(r, identityRef, 'spec.azureIdentityRef'),
-      azureBindingRef: readBinding(r, bindingRef, 'spec.azureBindingRef'),
+      azureIdentityRef: readIdentity(r, identityRef ?? {}, 'spec.azureIdentityRef', true),
+      azureBindingRef: readBinding(r, bindingRef ?? {}, 'spec.azureBindingRef', true),
       pod: r.optString(spec, 'pod', 'spec') ?? '',
       podNamespace: r.optString(spec, 'podNamespace', 'spec') ?? '',
       nodename: r.optString(spec, 'nodename', 'spec') ?? '',

@@ -204,8 +204,11 @@ describe('parseAzureAssignedIdentity', () => {
   it('names the field for missing refs, bad embedded fields and unknown states', () => {
     const base = aai();
     const spec = base.spec as Record<string, unknown>;
-    expect(invalid(() => parseAzureAssignedIdentity({ ...base, spec: { ...spec, azureIdentityRef: undefined } })).field).toBe('spec.azureIdentityRef');
-    expect(invalid(() => parseAzureAssignedIdentity({ ...base, spec: { ...spec, azureBindingRef: null } })).field).toBe('spec.azureBindingRef');
+    // Missing or nameless refs are read as empty refs, so a damaged object is still seen and repaired.
+    const noIdentity = parseAzureAssignedIdentity({ ...base, spec: { ...spec, azureIdentityRef: undefined } });
+    expect(noIdentity.spec.azureIdentityRef.metadata.name).toBe('');
+    expect(parseAzureAssignedIdentity({ ...base, spec: { ...spec, azureBindingRef: null } }).spec.azureBindingRef.metadata.name).toBe('');
+    expect(parseAzureAssignedIdentity({ ...base, spec: { ...spec, azureBindingRef: { ...binding({}), metadata: {} } } }).spec.azureBindingRef.metadata.name).toBe('');
     expect(
       invalid(() => parseAzureAssignedIdentity({ ...base, spec: { ...spec, azureIdentityRef: identity({ type: 'x' }) } })),
     ).toMatchObject({ kind: 'AzureAssignedIdentity', field: 'spec.azureIdentityRef.spec.type' });
