@@ -11,6 +11,7 @@
  */
 import { InvalidObjectError } from './errors.js';
 import {
+  IDENTITY_READY_CONDITION,
   type AssignedIdentityState,
   type AzureAssignedIdentity,
   type AzureAssignedIdentityStatus,
@@ -332,7 +333,24 @@ export function parsePodInfo(obj: unknown): PodInfo {
     deletionTimestamp: r.optTimestamp(meta, 'deletionTimestamp', 'metadata'),
     creationTimestamp: r.optTimestamp(meta, 'creationTimestamp', 'metadata'),
     readinessGates: readReadinessGates(r, spec),
+    identityReady: readIdentityReadyCondition(status),
   });
+}
+
+/** The identity-ready condition from `status.conditions`, read leniently (kubelet owns that list). */
+function readIdentityReadyCondition(status: JsonObject): { status: string; reason?: string } | undefined {
+  const conditions = status.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  for (const c of conditions) {
+    if (c && typeof c === 'object' && (c as JsonObject).type === IDENTITY_READY_CONDITION) {
+      const cond = c as JsonObject;
+      return withoutUndefined({
+        status: typeof cond.status === 'string' ? cond.status : 'Unknown',
+        reason: typeof cond.reason === 'string' ? cond.reason : undefined,
+      });
+    }
+  }
+  return undefined;
 }
 
 /** `spec.readinessGates[].conditionType` of a Pod. */

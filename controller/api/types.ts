@@ -139,6 +139,9 @@ export interface AzurePodIdentityException {
   status?: { status?: string };
 }
 
+/** Pod readiness-gate condition type the controller maintains for pods that declare it. */
+export const IDENTITY_READY_CONDITION = 'aadpodidentity.k8s.io/identity-ready';
+
 /** The parts of a Pod the controller reads. */
 export interface PodInfo {
   name: string;
@@ -151,6 +154,8 @@ export interface PodInfo {
   creationTimestamp?: string;
   /** Condition types listed in `spec.readinessGates`. */
   readinessGates?: string[];
+  /** Current `aadpodidentity.k8s.io/identity-ready` condition, if set. */
+  identityReady?: { status: string; reason?: string };
 }
 
 /** The parts of a Node the controller reads. */

@@ -13,6 +13,7 @@ import { startObservabilityServers, type HealthState, type ObservabilityServers 
 import { KubeAssignedIdentityWriter } from '../reconcile/aai-writer.js';
 import { InformerClusterState } from '../reconcile/cluster-state.js';
 import { MicController } from '../reconcile/controller.js';
+import { KubePodConditionWriter } from '../reconcile/pod-conditions.js';
 import { ConfigMapOwnershipStore } from '../reconcile/ownership.js';
 import { Quarantine } from '../reconcile/quarantine.js';
 import { TargetWorker } from '../reconcile/target-worker.js';
@@ -74,7 +75,8 @@ export class MicApp {
     this.events = new EventRecorder({ kc: o.kc, clock: this.#clock, logger: o.logger, instance: opts.leaderElectionInstance });
     const quarantine = new Quarantine({ clock: this.#clock });
     const immutable = new Set([...opts.immutableUserMsis, o.clusterIdentityClientId].filter(Boolean).map((s) => s.toLowerCase()));
-    let controller: MicController | undefined;
+    // The worker, informers and pause switch call back into the controller, which is built after them.
+    const late: { controller?: MicController } = {};
     this.worker = new TargetWorker({
       cloud: o.cloud,
       ownership: this.ownership,
@@ -83,16 +85,16 @@ export class MicApp {
       clock: this.#clock,
       logger: o.logger,
       hooks: {
-        onObserved: (k) => controller?.workerHooks.onObserved(k),
+        onObserved: (k) => late.controller?.workerHooks.onObserved(k),
         onRejected: (k, f, ids) => {
-          controller?.workerHooks.onRejected(k, f, ids);
+          late.controller?.workerHooks.onRejected(k, f, ids);
           o.metrics?.quarantinedIdentities.set(quarantine.size());
         },
-        onFailure: (k, f) => controller?.workerHooks.onFailure(k, f),
-        onWrite: (k, d, w, ms) => controller?.workerHooks.onWrite(k, d, w, ms),
-        onDryRun: (k, d) => controller?.workerHooks.onDryRun(k, d),
+        onFailure: (k, f) => late.controller?.workerHooks.onFailure(k, f),
+        onWrite: (k, d, w, ms) => late.controller?.workerHooks.onWrite(k, d, w, ms),
+        onDryRun: (k, d) => late.controller?.workerHooks.onDryRun(k, d),
       },
-      protectedIds: () => controller?.lastPlan?.protectedIds ?? new Set(),
+      protectedIds: () => late.controller?.lastPlan?.protectedIds ?? new Set(),
       unassignGraceMs: opts.unassignGracePeriodMs,
       driftIntervalMs: opts.identityAssignmentReconcileIntervalMs,
       dryRun: opts.dryRun,
@@ -101,7 +103,7 @@ export class MicApp {
       kc: o.kc,
       clock: this.#clock,
       logger: o.logger,
-      onChange: () => controller?.requestSync(),
+      onChange: () => late.controller?.requestSync(),
       onInvalid: (kind, obj, err) => {
         const meta = (obj as { metadata?: { name?: string; namespace?: string; uid?: string } })?.metadata;
         o.logger.warn('Ignoring malformed object', { kind, object: `${meta?.namespace ?? ''}/${meta?.name ?? ''}`, err });
@@ -112,7 +114,7 @@ export class MicApp {
       },
       onStateChange: (resource, st) => o.metrics?.informerSynced.set({ resource }, st === 'watching' ? 1 : 0),
     });
-    controller = new MicController({
+    const controller = new MicController({
       planConfig: {
         forceNamespaced: opts.forceNamespaced,
         immutableClientIds: immutable,
@@ -130,7 +132,10 @@ export class MicApp {
       targetConcurrency: o.targetConcurrency,
       resyncIntervalMs: opts.syncRetryDurationMs,
       dryRun: opts.dryRun,
+      podConditions: new KubePodConditionWriter(core),
+      quarantine,
     });
+    late.controller = controller;
     this.controller = controller;
     this.pause = new PauseSwitch({
       kc: o.kc,
@@ -140,8 +145,8 @@ export class MicApp {
       logger: o.logger,
       onChange: (paused) => {
         o.metrics?.paused.set(paused ? 1 : 0);
-        if (!paused) controller?.requestSync();
-        for (const key of this.worker.states().keys()) controller?.requestTarget(key);
+        if (!paused) late.controller?.requestSync();
+        for (const key of this.worker.states().keys()) late.controller?.requestTarget(key);
       },
     });
     const d = opts.leaderElectionDurationMs;

@@ -16,6 +16,9 @@ import { plan, type Plan, type PlanConfig } from './plan.js';
 import type { Snapshot } from './snapshot.js';
 import { objectKey } from './snapshot.js';
 import type { TargetDemand, TargetWorker } from './target-worker.js';
+import type { Quarantine } from './quarantine.js';
+import { computeReadiness, type PodReadiness } from './readiness.js';
+import type { PodInfo } from '../api/types.js';
 
 /** Reference to the object an Event is about. */
 export interface EventObjectRef {
@@ -42,6 +45,11 @@ export interface ClusterState {
   noteDeleted(aai: AzureAssignedIdentity): void;
 }
 
+/** Writes the identity-ready condition of a pod (pods/status). */
+export interface PodConditionWriter {
+  setCondition(pod: PodInfo, readiness: PodReadiness): Promise<void>;
+}
+
 /** Options of {@link MicController}. */
 export interface MicControllerOptions {
   planConfig: PlanConfig;
@@ -60,6 +68,10 @@ export interface MicControllerOptions {
   resyncIntervalMs: number;
   /** Dry run: plan and log, write nothing. */
   dryRun?: boolean;
+  /** Maintains the identity readiness gate of pods that declare it (omit to disable). */
+  podConditions?: PodConditionWriter;
+  /** Explains held-back identities in readiness conditions. */
+  quarantine?: Quarantine;
 }
 
 const SYNC_KEY = 'sync';
@@ -77,6 +89,8 @@ export class MicController {
   #loops: Promise<void>[] = [];
   #stopResync: (() => void) | undefined;
   #running = false;
+  /** Targets waiting out a retry delay: new demand must not cut the wait short. */
+  readonly #retryAt = new Map<string, number>();
 
   constructor(options: MicControllerOptions) {
     this.#o = options;
@@ -112,9 +126,12 @@ export class MicController {
     if (this.#running) this.#syncQueue.add(SYNC_KEY);
   }
 
-  /** Asks for a pass over one target. */
+  /** Asks for a pass over one target (unless it is waiting out a Retry-After or backoff). */
   requestTarget(key: string): void {
-    if (this.#running) this.#targetQueue.add(key);
+    if (!this.#running) return;
+    const until = this.#retryAt.get(key);
+    if (until !== undefined && until > this.#o.clock.now()) return;
+    this.#targetQueue.add(key);
   }
 
   /** Starts the sync loop, the target workers and the periodic resync. */
@@ -150,7 +167,10 @@ export class MicController {
   /** Hooks the target worker calls back into (wired by the composition root). */
   readonly workerHooks = {
     onObserved: (_key: string): void => this.requestSync(),
-    onRejected: (key: string, failure: ArmFailure, identities: readonly string[]): void => this.#reportRejection(key, failure, identities),
+    onRejected: (key: string, failure: ArmFailure, identities: readonly string[]): void => {
+      this.#reportRejection(key, failure, identities);
+      this.requestSync();
+    },
     onFailure: (key: string, failure: ArmFailure): void => this.#reportTargetFailure(key, failure),
     onWrite: (key: string, delta: { add: string[]; remove: string[] }, writes: number, durationMs: number): void => {
       this.#o.logger.info('Updated user-assigned identities', { target: key, assigned: delta.add.length, unassigned: delta.remove.length, writes, durationMs });
@@ -183,10 +203,13 @@ export class MicController {
       if (key === undefined) return;
       try {
         const result = await this.#o.worker.process(key);
+        this.#retryAt.delete(key);
         if (result.kind === 'again') {
           this.#targetQueue.forget(key);
           this.#targetQueue.add(key);
         } else if (result.kind === 'retry') {
+          const after = result.afterMs ?? this.#targetQueue.nextBackoffMs(key);
+          this.#retryAt.set(key, this.#o.clock.now() + after);
           if (result.afterMs !== undefined) this.#targetQueue.addAfter(key, result.afterMs);
           else this.#targetQueue.addRateLimited(key);
         } else {
@@ -222,7 +245,7 @@ export class MicController {
 
     const k = p.kube;
     const work = k.create.length + k.update.length + k.assign.length + k.remove.length;
-    if (work === 0) return true;
+    if (work === 0) return this.#o.dryRun ? true : this.#updateReadiness(snapshot, p);
     const log = this.#o.logger.child({ cycle });
     if (this.#o.dryRun) {
       log.info('Dry run: would write AzureAssignedIdentities', {
@@ -248,6 +271,7 @@ export class MicController {
       ...k.assign.map((a) => run(() => this.#assign(a.aai, a.desired))),
     ]);
     await Promise.all(k.remove.map((r) => run(() => this.#remove(r.aai, r.nodeGone))));
+    if (failed === 0 && !(await this.#updateReadiness(snapshot, p))) failed++;
     const seconds = (this.#o.clock.now() - started) / 1000;
     this.#o.metrics?.cycleCount.inc();
     this.#o.metrics?.cycleDuration.observe(seconds);
@@ -262,6 +286,36 @@ export class MicController {
       durationMs: Math.round(seconds * 1000),
     });
     return failed === 0;
+  }
+
+  /** Writes readiness-gate conditions that changed. Returns false when a write failed. */
+  async #updateReadiness(snapshot: Snapshot, p: Plan): Promise<boolean> {
+    const writer = this.#o.podConditions;
+    if (!writer || this.#o.dryRun) return true;
+    const changes = computeReadiness(snapshot.pods, p, {
+      identityProblem: (id) => {
+        const q = this.#o.quarantine?.get(id);
+        return q && q.until > this.#o.clock.now() ? { reason: q.reason, message: q.message } : undefined;
+      },
+      targetProblem: (key) => {
+        const f = this.#o.worker.lastFailure(key);
+        return f ? { reason: f.reason, message: f.message } : undefined;
+      },
+    });
+    let ok = true;
+    await Promise.all(
+      changes.map((c) =>
+        this.#kubeWrites.add(async () => {
+          try {
+            await writer.setCondition(c.pod, c);
+          } catch (err) {
+            ok = false;
+            this.#o.logger.warn('Failed to update the identity readiness condition', { err, pod: `${c.pod.namespace}/${c.pod.name}` });
+          }
+        }),
+      ),
+    );
+    return ok;
   }
 
   #bindingRef(d: DesiredAssignment | AzureAssignedIdentity['spec']['azureBindingRef'] | undefined): EventObjectRef | undefined {

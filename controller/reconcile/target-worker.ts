@@ -81,6 +81,8 @@ interface MutableState {
 export class TargetWorker {
   readonly #o: TargetWorkerOptions;
   readonly #states = new Map<string, MutableState>();
+  /** Last failure per target (cleared by the next success), for status reporting. */
+  readonly #lastFailure = new Map<string, ArmFailure>();
   /** Targets ARM reported as not found, with the time until which they are not read again. */
   readonly #gone = new Map<string, number>();
   #demand = new Map<string, TargetDemand>();
@@ -125,6 +127,11 @@ export class TargetWorker {
       });
     }
     return out;
+  }
+
+  /** Why the last pass over a target failed, if it did. */
+  lastFailure(key: string): ArmFailure | undefined {
+    return this.#lastFailure.get(key);
   }
 
   /** Observed identities of a target (canonical IDs), if known. */
@@ -228,6 +235,7 @@ export class TargetWorker {
       const current: TargetIdentities = { userAssigned: st.observed ?? new Set(), type: st.observedType ?? '' };
       const result = await this.#o.cloud.updateIdentities(demand.target, delta.add, delta.remove, current, signal);
       this.#observe(st, result.after);
+      this.#lastFailure.delete(key);
       for (const id of delta.add) if (st.observed!.has(id)) this.#o.quarantine.clear(id);
       const removed = delta.remove.filter((id) => !st.observed!.has(id));
       if (removed.length) await this.#o.ownership.remove(demand.target, removed);
@@ -237,6 +245,7 @@ export class TargetWorker {
       return { kind: 'again' };
     } catch (err) {
       const failure = classifyArmFailure(err);
+      if (failure.kind !== 'rejected') this.#lastFailure.set(key, failure);
       switch (failure.kind) {
         case 'rejected': {
           const ids = failure.identityIds.length ? failure.identityIds : [];

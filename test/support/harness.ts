@@ -46,7 +46,7 @@ export interface Harness {
   startMic(overrides?: Partial<MicOptions> & { name?: string; cloud?: CloudProvider }): Promise<MicApp>;
   addIdentity(name: string, opts?: { assignable?: boolean; namespace?: string; type?: number; create?: boolean; clientId?: string }): Promise<{ resourceId: string; clientId: string }>;
   addBinding(name: string, identity: string, selector: string, namespace?: string): Promise<void>;
-  addPod(name: string, node: string, selector: string, namespace?: string): Promise<void>;
+  addPod(name: string, node: string, selector: string, namespace?: string, opts?: { readinessGate?: boolean }): Promise<void>;
   deletePod(name: string, namespace?: string): Promise<void>;
   listAssigned(): Promise<AzureAssignedIdentity[]>;
   vmssIdentities(name?: string): string[];
@@ -149,10 +149,17 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
         body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'AzureIdentityBinding', metadata: { name, namespace }, spec: { azureIdentity: identity, selector } },
       });
     },
-    async addPod(name, node, selector, namespace = 'default') {
+    async addPod(name, node, selector, namespace = 'default', po = {}) {
       await core.createNamespacedPod({
         namespace,
-        body: { metadata: { name, namespace, labels: { aadpodidbinding: selector } }, spec: { nodeName: node, containers: [{ name: 'app', image: 'busybox' }] } },
+        body: {
+          metadata: { name, namespace, labels: { aadpodidbinding: selector } },
+          spec: {
+            nodeName: node,
+            containers: [{ name: 'app', image: 'busybox' }],
+            ...(po.readinessGate ? { readinessGates: [{ conditionType: 'aadpodidentity.k8s.io/identity-ready' }] } : {}),
+          },
+        },
       });
     },
     async deletePod(name, namespace = 'default') {
