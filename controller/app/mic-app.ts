@@ -61,7 +61,6 @@ export class MicApp {
   #syncLoopRunning = false;
   #shuttingDown = false;
   #leading = false;
-  #lastRenewAt: number | undefined;
 
   constructor(o: MicAppOptions) {
     this.#clock = o.clock ?? systemClock;
@@ -195,7 +194,8 @@ export class MicApp {
     return {
       leading: this.#leading,
       syncLoopRunning: this.#syncLoopRunning,
-      lastLeaseRenewAt: this.#leading ? this.#clock.now() : this.#lastRenewAt,
+      lastLeaseRenewAt: this.elector.lastRenewAt(),
+      lastLeaseObservedAt: this.elector.lastObservedAt(),
       leaseDurationMs: this.#o.options.leaderElectionDurationMs,
       informers: this.#leading
         ? (['pods', 'nodes', 'identities', 'bindings', 'assigned'] as const).map((n) => ({
@@ -258,7 +258,6 @@ export class MicApp {
 
   async #stopLeading(reason: StopReason): Promise<void> {
     this.#leading = false;
-    this.#lastRenewAt = this.#clock.now();
     this.#o.metrics?.isLeader.set(0);
     this.#log.warn('Stopped leading', { reason });
     await this.controller.stop();

@@ -147,6 +147,16 @@ export class LeaderElector {
     return this.#leading && this.#clock.now() < this.#lastRenewAt + this.#renewDeadlineMs;
   }
 
+  /** Epoch ms of our last successful acquire/renew (undefined if never). */
+  lastRenewAt(): number | undefined {
+    return Number.isFinite(this.#lastRenewAt) ? this.#lastRenewAt : undefined;
+  }
+
+  /** Epoch ms when the lease record was last seen to change (any holder), or undefined. */
+  lastObservedAt(): number | undefined {
+    return this.#observedAt > 0 ? this.#observedAt : undefined;
+  }
+
   /** The holder identity last observed on the lease (may be us), if any. */
   getLeader(): string | undefined {
     return this.#lease?.spec?.holderIdentity || undefined;
