@@ -128,6 +128,7 @@ export class MicApp {
       logger: o.logger,
       metrics: o.metrics,
       kubeWriteConcurrency: opts.createDeleteBatch,
+      kubeQps: opts.clientQps,
       targetConcurrency: o.targetConcurrency,
       resyncIntervalMs: opts.syncRetryDurationMs,
       dryRun: opts.dryRun,

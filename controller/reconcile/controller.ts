@@ -19,6 +19,7 @@ import type { TargetDemand, TargetWorker } from './target-worker.js';
 import type { Quarantine } from './quarantine.js';
 import { computeReadiness, type PodReadiness } from './readiness.js';
 import type { PodInfo } from '../api/types.js';
+import { RateLimiter } from '../util/token-bucket.js';
 
 /** Reference to the object an Event is about. */
 export interface EventObjectRef {
@@ -68,6 +69,8 @@ export interface MicControllerOptions {
   resyncIntervalMs: number;
   /** Dry run: plan and log, write nothing. */
   dryRun?: boolean;
+  /** `--clientQps`: rate of Kubernetes writes (burst = its floor); undefined = unlimited. */
+  kubeQps?: number;
   /** Maintains the identity readiness gate of pods that declare it (omit to disable). */
   podConditions?: PodConditionWriter;
   /** Explains held-back identities in readiness conditions. */
@@ -82,6 +85,7 @@ export class MicController {
   #syncQueue: WorkQueue;
   #targetQueue: WorkQueue;
   readonly #kubeWrites: PQueue;
+  readonly #kubeLimiter: RateLimiter | undefined;
   #cycle = 0;
   #lastPlan: Plan | undefined;
   #reportedProblems = new Set<string>();
@@ -97,6 +101,7 @@ export class MicController {
     this.#syncQueue = this.#newSyncQueue();
     this.#targetQueue = this.#newTargetQueue();
     this.#kubeWrites = new PQueue({ concurrency: Math.max(1, options.kubeWriteConcurrency) });
+    this.#kubeLimiter = options.kubeQps && options.kubeQps > 0 ? new RateLimiter(options.kubeQps, Math.floor(options.kubeQps), options.clock) : undefined;
   }
 
   #newSyncQueue(): WorkQueue {
@@ -260,6 +265,7 @@ export class MicController {
     const run = (fn: () => Promise<void>): Promise<void> =>
       this.#kubeWrites.add(async () => {
         try {
+          await this.#kubeLimiter?.take();
           await fn();
         } catch {
           failed++;
@@ -307,6 +313,7 @@ export class MicController {
       changes.map((c) =>
         this.#kubeWrites.add(async () => {
           try {
+            await this.#kubeLimiter?.take();
             await writer.setCondition(c.pod, c);
           } catch (err) {
             ok = false;
