@@ -10,7 +10,7 @@ import { clusterIdentityClientId, loadCloudConfig, redactCloudConfig } from './c
 import { isConfigError, isHelpRequested, isVersionRequested } from './config/errors.js';
 import { parseFlags } from './config/flags.js';
 import type { MicOptions } from './config/options.js';
-import { isKubeConfigError, loadKubeConfig, userAgent, withUserAgent } from './kube/client.js';
+import { isKubeConfigError, loadKubeConfig, reuseConnections, userAgent, withUserAgent } from './kube/client.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   let kc;
   try {
     cloudConfig = loadCloudConfig(options.cloudconfig || undefined, process.env);
-    kc = withUserAgent(loadKubeConfig({ kubeconfigPath: options.kubeconfig || undefined, env: process.env }), ua);
+    kc = withUserAgent(reuseConnections(loadKubeConfig({ kubeconfigPath: options.kubeconfig || undefined, env: process.env })), ua);
   } catch (err) {
     if (isConfigError(err) || isKubeConfigError(err)) fail((err as Error).message, 2);
     throw err;

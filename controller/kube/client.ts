@@ -3,6 +3,7 @@
  * `http://localhost:8080` fallback), the MIC user agent, API clients with a per-request timeout,
  * and predicates over client-node's `ApiException`.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -283,4 +284,24 @@ export function apiRetryAfterMs(e: unknown): number | undefined {
   }
   const fromBody = apiErrorStatus(e)?.details?.retryAfterSeconds;
   return typeof fromBody === 'number' && fromBody >= 0 ? fromBody * 1000 : undefined;
+}
+
+/**
+ * Makes client-node reuse connections. client-node 2.0.1 builds a new undici Agent for every request
+ * whenever any TLS option is set (a CA, as in-cluster, or skipTLSVerify), so each API call opens a new
+ * TCP+TLS connection. This memoises the dispatcher per (cluster, TLS options) on `kc` itself.
+ */
+export function reuseConnections(kc: KubeConfig): KubeConfig {
+  type DispatcherFactory = (cluster: unknown, agentOptions: unknown) => unknown;
+  const target = kc as unknown as { createDispatcher: DispatcherFactory; createDispatcherOptions: DispatcherFactory };
+  const original = target.createDispatcher.bind(kc);
+  const cache = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const opts = target.createDispatcherOptions.call(kc, cluster, agentOptions);
+    const c = cluster as { name?: string; server?: string } | undefined;
+    const key = createHash('sha256').update(`${c?.name ?? ''}|${c?.server ?? ''}|${JSON.stringify(opts)}`).digest('hex');
+    if (!cache.has(key)) cache.set(key, original(cluster, agentOptions));
+    return cache.get(key);
+  };
+  return kc;
 }

@@ -264,3 +264,27 @@ describe('EventRecorder', () => {
     expect(ours[0]?.metadata.name).toMatch(/^bind-1\.[0-9a-f]+$/);
   });
 });
+
+describe('reuseConnections', () => {
+  it('keeps one TLS connection for many requests (client-node alone opens one per request)', async () => {
+    const { startKubeEmulator } = await import('../../../hack/emulators/kube/index.js');
+    const { KubeConfig, CoreV1Api } = await import('@kubernetes/client-node');
+    const { reuseConnections } = await import('../../../controller/kube/client.js');
+    const emu = await startKubeEmulator({});
+    try {
+      const count = async (fix: boolean): Promise<number> => {
+        const kc = new KubeConfig();
+        kc.loadFromString(emu.kubeconfigYaml());
+        if (fix) reuseConnections(kc);
+        const core = kc.makeApiClient(CoreV1Api);
+        const before = emu.controls.counters()['connections:https'] ?? 0;
+        for (let i = 0; i < 10; i++) await core.listNamespace();
+        return (emu.controls.counters()['connections:https'] ?? 0) - before;
+      };
+      expect(await count(false)).toBeGreaterThanOrEqual(5);
+      expect(await count(true)).toBeLessThanOrEqual(2);
+    } finally {
+      await emu.stop();
+    }
+  });
+});
