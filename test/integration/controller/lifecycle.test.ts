@@ -148,4 +148,17 @@ describe('controller lifecycle', () => {
     await h.deletePod('p1');
     await waitFor(() => !h!.vmssIdentities().includes(resourceId.toLowerCase()), 'the identity to be removed after the grace period', 10_000);
   });
+
+  it('runs the one-time type upgrade once and records it in the upstream ConfigMap key', async () => {
+    h = await startHarness();
+    const app = await h.startMic();
+    await waitFor(() => app.active, 'the controller to lead');
+    const cm = await waitFor(async () => {
+      const c = await h!.core.readNamespacedConfigMap({ name: 'aad-pod-identity-config', namespace: 'default' }).catch(() => undefined);
+      return c?.data?.['type-upgrade-status'] ? c : undefined;
+    }, 'the type-upgrade marker');
+    expect(cm.data?.['type-upgrade-status']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(h.logLines.some((l) => l.includes('Type upgrade completed'))).toBe(true);
+  });
 });
+
