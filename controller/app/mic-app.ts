@@ -156,8 +156,8 @@ export class MicApp {
       name: opts.leaderElectionName,
       identity: opts.leaderElectionInstance,
       leaseDurationMs: d,
-      renewDeadlineMs: Math.round((d * 2) / 3),
-      retryPeriodMs: Math.max(100, Math.round((d * 2) / 15)),
+      renewDeadlineMs: Math.round(d / 2), // upstream: renew deadline ½, retry period ¼ of the duration
+      retryPeriodMs: Math.max(100, Math.round(d / 4)),
       clock: this.#clock,
       logger: o.logger,
       onStartedLeading: (signal) => this.#startLeading(signal),
