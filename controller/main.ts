@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   if (options.enableScaleFeatures) logger.warn('enableScaleFeatures is deprecated for MIC and is not required; ignoring it');
 
   const metrics = createMetrics();
-  const cloud = createAzureCloudProvider(cloudConfig, { logger, metrics, userAgent: ua, updateTimeoutMs: options.armWriteTimeoutMs });
+  const cloud = createAzureCloudProvider(cloudConfig, { logger, metrics, userAgent: ua, updateTimeoutMs: options.armWriteTimeoutMs, updateIntervalInMs: options.armPollIntervalMs });
   let stopping: Promise<void> | undefined;
   const shutdown = (code: number, why: string): void => {
     if (stopping) return;

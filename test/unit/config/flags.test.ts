@@ -54,6 +54,7 @@ describe('parseFlags defaults', () => {
       dryRun: false,
       pauseConfigMap: 'aad-pod-identity-mic-pause',
       armWriteTimeoutMs: 600_000,
+      armPollIntervalMs: 2_000,
       logLevel: 'info',
       verbosity: 0,
       micPodNamespace: 'kube-system',
@@ -85,6 +86,7 @@ describe('parseFlags values', () => {
     ['unassign-grace-period', '5m', { unassignGracePeriodMs: 300_000 }],
     ['pause-configmap', 'pause-me', { pauseConfigMap: 'pause-me' }],
     ['arm-write-timeout', '2m', { armWriteTimeoutMs: 120_000 }],
+    ['arm-poll-interval', '500ms', { armPollIntervalMs: 500 }],
     ['log-level', 'debug', { logLevel: 'debug' }],
   ])('--%s %s', (name, value, expected) => {
     expect(parse(`--${name}=${value}`)).toMatchObject(expected);

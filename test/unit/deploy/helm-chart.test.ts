@@ -48,6 +48,7 @@ const FLAG_VALUES: Record<string, string> = {
   'dry-run': 'mic.dryRun',
   'pause-configmap': 'mic.pauseConfigMap',
   'arm-write-timeout': 'mic.armWriteTimeout',
+  'arm-poll-interval': 'mic.armPollInterval',
   'log-level': 'mic.logLevel',
 };
 
