@@ -28,16 +28,40 @@ export function cloneJson<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
-/** Embedded copy of the AzureIdentity with `apiVersion`/`kind` stamped (the API server requires them). */
+// Informer caches replace objects on every change, so a copy per cached object can be shared by every
+// AAI built from it (they are only serialised, never mutated). This keeps planning cheap at scale.
+const identityEmbeds = new WeakMap<AzureIdentity, AzureIdentity>();
+const bindingEmbeds = new WeakMap<AzureIdentityBinding, AzureIdentityBinding>();
+
+/**
+ * Embedded copy of the AzureIdentity with `apiVersion`/`kind` stamped (the API server requires them).
+ * The result is shared and frozen: treat it as read-only.
+ */
 export function embedIdentity(identity: AzureIdentity): AzureIdentity {
-  const copy = cloneJson(identity);
-  return { ...copy, apiVersion: API_VERSION, kind: 'AzureIdentity' };
+  let embed = identityEmbeds.get(identity);
+  if (!embed) {
+    embed = deepFreeze({ ...cloneJson(identity), apiVersion: API_VERSION, kind: 'AzureIdentity' });
+    identityEmbeds.set(identity, embed);
+  }
+  return embed;
 }
 
-/** Embedded copy of the AzureIdentityBinding with `apiVersion`/`kind` stamped. */
+/** Embedded copy of the AzureIdentityBinding with `apiVersion`/`kind` stamped (shared, frozen). */
 export function embedBinding(binding: AzureIdentityBinding): AzureIdentityBinding {
-  const copy = cloneJson(binding);
-  return { ...copy, apiVersion: API_VERSION, kind: 'AzureIdentityBinding' };
+  let embed = bindingEmbeds.get(binding);
+  if (!embed) {
+    embed = deepFreeze({ ...cloneJson(binding), apiVersion: API_VERSION, kind: 'AzureIdentityBinding' });
+    bindingEmbeds.set(binding, embed);
+  }
+  return embed;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
 }
 
 /**

@@ -69,6 +69,8 @@ export interface MicControllerOptions {
   resyncIntervalMs: number;
   /** Dry run: plan and log, write nothing. */
   dryRun?: boolean;
+  /** Coalescing window of sync requests (default 50 ms). */
+  syncBatchMs?: number;
   /** `--clientQps`: rate of Kubernetes writes (burst = its floor); undefined = unlimited. */
   kubeQps?: number;
   /** Maintains the identity readiness gate of pods that declare it (omit to disable). */
@@ -78,6 +80,8 @@ export interface MicControllerOptions {
 }
 
 const SYNC_KEY = 'sync';
+/** Default coalescing window of sync requests. */
+const DEFAULT_SYNC_BATCH_MS = 50;
 
 /** The controller: start it when leadership is acquired, stop it when lost. */
 export class MicController {
@@ -126,9 +130,12 @@ export class MicController {
     return this.#cycle;
   }
 
-  /** Asks for a sync pass soon (coalesced). Safe to call from informer handlers. */
+  /**
+   * Asks for a sync pass soon. Requests within `syncBatchMs` coalesce into one pass, so a burst of
+   * informer events costs a few passes, not one per event. Safe to call from informer handlers.
+   */
   requestSync(): void {
-    if (this.#running) this.#syncQueue.add(SYNC_KEY);
+    if (this.#running) this.#syncQueue.addAfter(SYNC_KEY, this.#o.syncBatchMs ?? DEFAULT_SYNC_BATCH_MS);
   }
 
   /** Asks for a pass over one target (unless it is waiting out a Retry-After or backoff). */

@@ -49,8 +49,10 @@ export function diffAssignments(
 ): AssignmentDiff {
   const result: AssignmentDiff = { create: [], update: [], unchanged: [], remove: [] };
   const live = new Map<string, AzureAssignedIdentity>();
+  const terminating = new Set<string>();
   for (const aai of existing) {
     const key = objectKey(aai.metadata.namespace, aai.metadata.name);
+    if (aai.metadata.deletionTimestamp) terminating.add(key);
     if (aai.metadata.deletionTimestamp || !desired.has(key)) result.remove.push(aai);
     else live.set(key, aai);
   }
@@ -58,9 +60,7 @@ export function diffAssignments(
     const have = live.get(key);
     if (!have) {
       // A terminating object with the same name blocks creation until it is gone.
-      if (!existing.some((a) => a.metadata.deletionTimestamp && objectKey(a.metadata.namespace, a.metadata.name) === key)) {
-        result.create.push(want);
-      }
+      if (!terminating.has(key)) result.create.push(want);
     } else if (assignmentMatches(have, want)) {
       result.unchanged.push({ existing: have, desired: want });
     } else {
