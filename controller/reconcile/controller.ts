@@ -91,6 +91,8 @@ export class MicController {
   readonly #kubeWrites: PQueue;
   readonly #kubeLimiter: RateLimiter | undefined;
   #cycle = 0;
+  /** Duration of the planning part of the last pass. */
+  #lastPlanMs = 0;
   #lastPlan: Plan | undefined;
   #reportedProblems = new Set<string>();
   #firstSeen = new Map<string, number>();
@@ -135,7 +137,10 @@ export class MicController {
    * informer events costs a few passes, not one per event. Safe to call from informer handlers.
    */
   requestSync(): void {
-    if (this.#running) this.#syncQueue.addAfter(SYNC_KEY, this.#o.syncBatchMs ?? DEFAULT_SYNC_BATCH_MS);
+    if (!this.#running) return;
+    // The window grows with the cost of a pass (at most 2 s), which bounds planning CPU at scale.
+    const window = Math.min(2_000, Math.max(this.#o.syncBatchMs ?? DEFAULT_SYNC_BATCH_MS, 2 * this.#lastPlanMs));
+    this.#syncQueue.addAfter(SYNC_KEY, window);
   }
 
   /** Asks for a pass over one target (unless it is waiting out a Retry-After or backoff). */
@@ -245,6 +250,7 @@ export class MicController {
     const snapshot = this.#o.state.snapshot();
     const p = plan(snapshot, this.#o.worker.states(), this.#o.planConfig);
     this.#lastPlan = p;
+    this.#lastPlanMs = this.#o.clock.now() - started;
     const now = this.#o.clock.now();
     for (const key of p.desired.desired.keys()) if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, now);
     for (const key of this.#firstSeen.keys()) if (!p.desired.desired.has(key)) this.#firstSeen.delete(key);

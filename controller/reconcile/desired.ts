@@ -55,6 +55,22 @@ export function invalidResourceIdMessage(identity: AzureIdentity): string {
   );
 }
 
+// Desired objects are rebuilt on every pass; informer caches replace a pod/identity/binding object when
+// it changes, so the AAI built from the same three objects can be reused (less garbage at scale).
+const aaiCache = new WeakMap<PodInfo, { identity: AzureIdentity; binding: AzureIdentityBinding; forceNamespaced: boolean; aai: AzureAssignedIdentity }[]>();
+
+function cachedAssignedIdentity(pod: PodInfo, identity: AzureIdentity, binding: AzureIdentityBinding, forceNamespaced: boolean): AzureAssignedIdentity {
+  const entries = aaiCache.get(pod) ?? [];
+  const hit = entries.find((e) => e.identity === identity && e.binding === binding && e.forceNamespaced === forceNamespaced);
+  if (hit) return hit.aai;
+  const aai = newAssignedIdentity({ podName: pod.name, podNamespace: pod.namespace, nodeName: pod.nodeName!, identity, binding, forceNamespaced });
+  // Keep only entries whose objects are still current for this pod (at most a few per pod).
+  const fresh = entries.filter((e) => e.binding.metadata.uid !== binding.metadata.uid || e.binding.metadata.name !== binding.metadata.name).slice(-7);
+  fresh.push({ identity, binding, forceNamespaced, aai });
+  aaiCache.set(pod, fresh);
+  return aai;
+}
+
 /** Computes the desired AzureAssignedIdentities from a snapshot. */
 export function computeDesired(snapshot: Snapshot, forceNamespaced: boolean): DesiredState {
   const problems: Problem[] = [];
@@ -100,14 +116,7 @@ export function computeDesired(snapshot: Snapshot, forceNamespaced: boolean): De
         const ns = identity.metadata.namespace;
         if (ns !== binding.metadata.namespace || ns !== pod.namespace) continue;
       }
-      const aai = newAssignedIdentity({
-        podName: pod.name,
-        podNamespace: pod.namespace,
-        nodeName: pod.nodeName,
-        identity,
-        binding,
-        forceNamespaced,
-      });
+      const aai = cachedAssignedIdentity(pod, identity, binding, forceNamespaced);
       const key = objectKey(aai.metadata.namespace, aai.metadata.name);
       const previous = seenFrom.get(key);
       if (previous !== undefined) {
