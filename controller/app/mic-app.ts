@@ -156,8 +156,10 @@ export class MicApp {
       name: opts.leaderElectionName,
       identity: opts.leaderElectionInstance,
       leaseDurationMs: d,
-      renewDeadlineMs: Math.round(d / 2), // upstream: renew deadline ½, retry period ¼ of the duration
-      retryPeriodMs: Math.max(100, Math.round(d / 4)),
+      // Renew deadline ⅔ and retry period 1/10 of the duration (15 s → 10 s / 1.5 s): a standby notices an
+      // expired lease within 1.5 s, so failover after a crash takes about 17 s instead of upstream's ~23 s.
+      renewDeadlineMs: Math.round((d * 2) / 3),
+      retryPeriodMs: Math.max(100, Math.round(d / 10)),
       clock: this.#clock,
       logger: o.logger,
       onStartedLeading: (signal) => this.#startLeading(signal),

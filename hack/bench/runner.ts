@@ -1,0 +1,381 @@
+/**
+ * Runs one benchmark scenario end to end: emulated cluster, controller child process, the pod
+ * workload on emulated time, completion wait, and the figures (latency in units of L, ARM and
+ * Kubernetes request counts, the lower bound, controller CPU and memory, target verdicts).
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { vmssId } from '../emulators/azure/index.js';
+import { OBSERVER_MARKER } from './aai-observer.js';
+import { startCluster, type BenchCluster, type BenchNode, type BenchPod } from './cluster.js';
+import { startController, type ControllerChild } from './controller-child.js';
+import { desiredChangesFromPods, lowerBoundWrites } from './lower-bound.js';
+import type { ProcSample } from './proc-stats.js';
+import { distribution, scaleDistribution, seededRandom, type Distribution } from './stats.js';
+
+/** One pod change of a workload, at an emulated offset from the workload start. */
+export interface PodAction {
+  /** Emulated ms after the start. */
+  at: number;
+  op: 'create' | 'delete';
+  pod: string;
+  node?: BenchNode;
+  identity?: string;
+}
+
+/** What the workload generator gets to build its actions. */
+export interface WorkloadContext {
+  nodes: BenchNode[];
+  identities: string[];
+  rand: () => number;
+}
+
+/** How a scenario decides it is done. */
+export type Completion =
+  /** Every pod created (and not deleted) has an Assigned AAI. */
+  | { kind: 'all-assigned' }
+  /** Wait this long (emulated) after the last action. */
+  | { kind: 'settle'; emuMs: number }
+  /** All assigned, then measure an idle window of this emulated length. */
+  | { kind: 'steady'; windowEmuMs: number };
+
+/** A scenario definition (one size). */
+export interface ScenarioDef {
+  name: string;
+  title: string;
+  seed: number;
+  cluster: { vmss: number; nodesPerVmss: number; identities: number };
+  /** L: emulated ms one ARM PATCH takes. */
+  lroLatencyMs: number;
+  timeScale: number;
+  /** `--unassign-grace-period` in emulated ms (0: flag not passed). */
+  graceEmuMs: number;
+  actions(ctx: WorkloadContext): PodAction[];
+  completion: Completion;
+  /** After completion, delete every pod and wait until no AAI is left (counted as pod changes). */
+  drain?: boolean;
+  /** Give up waiting after this many emulated ms past the last action. */
+  deadlineEmuMs: number;
+  /** Target checks (goals, not tests). */
+  targets: TargetDef[];
+}
+
+/** A goal with its verdict function. */
+export interface TargetDef {
+  name: string;
+  check(f: ScenarioFigures): { pass: boolean; detail: string };
+}
+
+/** Verdict of one target. */
+export interface TargetResult {
+  name: string;
+  pass: boolean;
+  detail: string;
+}
+
+/** Every figure of one scenario run. */
+export interface ScenarioFigures {
+  scenario: string;
+  title: string;
+  /** False when the run did not complete (controller failure or timeout); `error` says why. */
+  completed: boolean;
+  error?: string;
+  params: {
+    lroLatencySeconds: number;
+    timeScale: number;
+    vmss: number;
+    nodes: number;
+    identities: number;
+    pods: number;
+    podChanges: number;
+    controllerFlags: string[];
+  };
+  /** pod → Assigned latency in units of L. */
+  latencyL: Distribution;
+  assignedPods: number;
+  neverAssignedPods: number;
+  /** First pod creation → last pod Assigned, in units of L and in emulated seconds. */
+  allAssignedL?: number;
+  allAssignedSeconds?: number;
+  /** The same in real ms (the burst target allows 2 L + 1 real second). */
+  allAssignedRealMs?: number;
+  arm: { writes: number; reads: number; polls: number; throttled: number; total: number };
+  /** Steady scenario: ARM calls extrapolated to one emulated day. */
+  armCallsPerDay?: number;
+  lowerBoundWrites: number;
+  writesOverBound?: number;
+  kube: { requests: number; perAssignment?: number; byVerb: Record<string, number> };
+  controller: { cpuSeconds: number; peakRssMiB: number; cpuMsPerPodChange?: number; rssTimelineMiB: number[] };
+  /** CPU seconds of the harness process (both emulators + the AAI watch) during the measured part. */
+  harnessCpuSeconds: number;
+  /**
+   * Scale-set identities at the end compared with what the pods still alive need: `missing` are
+   * needed but absent, `extra` are present but no live pod needs them (expected within a grace
+   * period; otherwise removal work still pending or leaked).
+   */
+  endState: { missing: number; extra: number };
+  /** Real seconds the measured part took. */
+  wallSeconds: number;
+  targets: TargetResult[];
+}
+
+const realDelay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Polls `cond` every `intervalMs` until true or `deadline` (real ms epoch); returns whether it held. */
+async function waitUntil(cond: () => boolean, deadline: number, intervalMs = 50): Promise<boolean> {
+  for (;;) {
+    if (cond()) return true;
+    if (Date.now() > deadline) return false;
+    await realDelay(intervalMs);
+  }
+}
+
+/** Formats real ms as a Go duration for controller flags. */
+function goMs(ms: number): string {
+  return `${Math.max(1, Math.round(ms))}ms`;
+}
+
+/** Controller flags of a scenario: upstream intervals scaled onto the run's time scale. */
+export function controllerFlags(def: ScenarioDef): string[] {
+  const s = def.timeScale;
+  const flags = [
+    '--log-level=warn',
+    '--clientQps=200',
+    `--identity-assignment-reconcile-interval=${goMs(180_000 / s)}`,
+    `--syncRetryDuration=${goMs(3_600_000 / s)}`,
+  ];
+  if (def.graceEmuMs > 0) flags.push(`--unassign-grace-period=${goMs(def.graceEmuMs / s)}`);
+  return flags;
+}
+
+/** Plays `actions` against the cluster on emulated time; pods are named as the actions say. */
+async function playActions(cluster: BenchCluster, actions: PodAction[], timeScale: number, alive: () => boolean): Promise<number> {
+  const sorted = [...actions].sort((a, b) => a.at - b.at);
+  const start = Date.now();
+  let changes = 0;
+  let i = 0;
+  while (i < sorted.length && alive()) {
+    const now = Date.now();
+    while (i < sorted.length && start + sorted[i]!.at / timeScale <= now) {
+      const a = sorted[i++]!;
+      if (a.op === 'create') cluster.createPod(a.pod, a.node!, a.identity!);
+      else cluster.deletePod(a.pod);
+      changes++;
+    }
+    if (i < sorted.length) await realDelay(Math.min(50, start + sorted[i]!.at / timeScale - Date.now()));
+    else await realDelay(0);
+  }
+  return changes;
+}
+
+async function logTail(file: string): Promise<string> {
+  try {
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    return lines.slice(-3).join(' | ').slice(0, 600);
+  } catch {
+    return '';
+  }
+}
+
+/** Keeps at most `max` evenly spaced points of `values` (always the maximum too). */
+function downsample(values: number[], max: number): number[] {
+  if (values.length <= max) return values;
+  const step = values.length / max;
+  const out = Array.from({ length: max }, (_, k) => values[Math.floor(k * step)]!);
+  out[out.length - 1] = Math.max(...values);
+  return out;
+}
+
+/** Compares each scale set's bench identities with what the live pods need. */
+function compareEndState(cluster: BenchCluster): { missing: number; extra: number } {
+  const { azure, topology, identities: ids } = cluster.emulators;
+  const benchIds = new Map(cluster.identities.map((name) => [ids[name]!.toLowerCase(), name]));
+  const needed = new Map<string, Set<string>>();
+  for (const p of cluster.pods.values()) {
+    if (p.deletedAt !== undefined) continue;
+    const set = needed.get(p.node.vmss) ?? new Set<string>();
+    set.add(p.identity);
+    needed.set(p.node.vmss, set);
+  }
+  let missing = 0;
+  let extra = 0;
+  for (const ss of topology.vmss) {
+    const present = new Set(
+      azure.controls
+        .getResourceIdentities(vmssId(topology.subscription, topology.resourceGroup, ss.name))
+        .userAssigned.map((id) => benchIds.get(id.toLowerCase()))
+        .filter((n): n is string => n !== undefined),
+    );
+    const want = needed.get(ss.name) ?? new Set<string>();
+    for (const n of want) if (!present.has(n)) missing++;
+    for (const n of present) if (!want.has(n)) extra++;
+  }
+  return { missing, extra };
+}
+
+/** Runs one scenario and returns its figures (never throws for controller misbehaviour). */
+export async function runScenario(def: ScenarioDef, progress: (msg: string) => void = () => undefined): Promise<ScenarioFigures> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `mic-bench-${def.name}-`));
+  const logFile = path.join(dir, 'controller.log');
+  const L = def.lroLatencyMs;
+  const s = def.timeScale;
+  const flags = controllerFlags(def);
+  const cluster = await startCluster({ ...def.cluster, lroLatencyMs: L, timeScale: s, stateDir: path.join(dir, 'state') });
+  const actions = def.actions({ nodes: cluster.nodes, identities: cluster.identities, rand: seededRandom(def.seed) });
+  let controller: ControllerChild | undefined;
+  let error: string | undefined;
+  let podChanges = 0;
+  let baseline: ProcSample | undefined;
+  let final: ProcSample | undefined;
+  let measureStart = Date.now();
+  let windowRealMs: number | undefined;
+  const alive = (): boolean => controller?.exitCode() === null;
+  const rssTimeline: number[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  let harnessCpu = process.cpuUsage();
+  try {
+    controller = await startController({ files: cluster.emulators.files, flags, timeScale: s, logFile });
+    progress(`${def.name}: controller active (pid ${controller.pid}); playing ${actions.length} pod changes`);
+    cluster.emulators.azure.controls.reset();
+    cluster.kube.controls.clearRequestLog();
+    baseline = controller.sample();
+    harnessCpu = process.cpuUsage();
+    const child = controller;
+    sampler = setInterval(() => {
+      const now = child.sample();
+      if (now) rssTimeline.push(Math.round(now.rssBytes / 2 ** 20));
+    }, 1000);
+    measureStart = Date.now();
+    podChanges = await playActions(cluster, actions, s, alive);
+    const lastAction = Date.now();
+    const deadline = lastAction + def.deadlineEmuMs / s;
+    const live = (): BenchPod[] => [...cluster.pods.values()].filter((p) => p.deletedAt === undefined);
+    const allAssigned = (): boolean => !alive() || live().every((p) => cluster.observer.assignedAt(p.key) !== undefined);
+    if (def.completion.kind === 'settle') {
+      const until = lastAction + def.completion.emuMs / s;
+      await waitUntil(() => !alive() || Date.now() >= until, until + 1000, 100);
+    } else if (!(await waitUntil(allAssigned, deadline))) {
+      const done = live().filter((p) => cluster.observer.assignedAt(p.key) !== undefined).length;
+      error = `timeout: ${done}/${live().length} pods Assigned ${Math.round(def.deadlineEmuMs / L)} L after the last change`;
+    }
+    if (!error && alive() && def.completion.kind === 'steady') {
+      progress(`${def.name}: all Assigned; measuring an idle window of ${def.completion.windowEmuMs / 3_600_000} emulated h`);
+      cluster.emulators.azure.controls.reset();
+      cluster.kube.controls.clearRequestLog();
+      baseline = controller.sample();
+      harnessCpu = process.cpuUsage();
+      const start = Date.now();
+      await waitUntil(() => !alive(), start + def.completion.windowEmuMs / s, 200);
+      windowRealMs = Date.now() - start;
+    }
+    if (!error && alive() && def.drain) {
+      progress(`${def.name}: deleting every pod`);
+      const drainStart = Date.now();
+      const names = [...cluster.pods.values()].filter((p) => p.deletedAt === undefined).map((p) => p.name);
+      // Deleted at the pace they were created.
+      const spanEmu = Math.max(...actions.map((a) => a.at), 0);
+      const drain: PodAction[] = names.map((pod, k) => ({ at: (k / names.length) * spanEmu, op: 'delete', pod }));
+      podChanges += await playActions(cluster, drain, s, alive);
+      if (!(await waitUntil(() => !alive() || cluster.observer.liveCount === 0, Date.now() + def.deadlineEmuMs / s))) {
+        error = `timeout: ${cluster.observer.liveCount} AzureAssignedIdentities left after deleting every pod`;
+      }
+      progress(`${def.name}: drained in ${((Date.now() - drainStart) / 1000).toFixed(1)} s`);
+    }
+    if (!alive()) error = `controller exited with code ${String(controller.exitCode())}: ${await logTail(logFile)}`;
+    final = controller.sample();
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+  }
+  const endReal = Date.now();
+  const harnessUsage = process.cpuUsage(harnessCpu);
+  clearInterval(sampler);
+  const endState = compareEndState(cluster);
+  const last = await controller?.stop();
+  final ??= last;
+
+  // ---- figures ----
+  const counters = cluster.emulators.azure.controls.counters();
+  const requests = cluster.kube.controls.requestLog().filter((r) => !r.query.includes(OBSERVER_MARKER));
+  const byVerb: Record<string, number> = {};
+  for (const r of requests) byVerb[r.verb] = (byVerb[r.verb] ?? 0) + 1;
+  const pods = [...cluster.pods.values()];
+  const latenciesRealMs: number[] = [];
+  let lastAssigned = 0;
+  for (const p of pods) {
+    const at = cluster.observer.assignedAt(p.key);
+    if (at === undefined) continue;
+    latenciesRealMs.push(at - p.createdAt);
+    lastAssigned = Math.max(lastAssigned, at);
+  }
+  const Lreal = L / s;
+  const firstCreated = Math.min(...pods.map((p) => p.createdAt));
+  const steady = def.completion.kind === 'steady';
+  const horizonEmu = (endReal - measureStart) * s;
+  const bound = steady
+    ? 0
+    : lowerBoundWrites(
+        desiredChangesFromPods(
+          pods.map((p) => ({
+            target: p.node.vmss,
+            identity: p.identity,
+            createdAt: (p.createdAt - measureStart) * s,
+            ...(p.deletedAt !== undefined ? { deletedAt: (p.deletedAt - measureStart) * s } : {}),
+          })),
+          def.graceEmuMs,
+        ).filter((c) => c.at <= horizonEmu),
+        L,
+      ).writes;
+  const arm = { writes: counters.writes, reads: counters.reads, polls: counters.polls, throttled: counters.throttled, total: counters.writes + counters.reads + counters.polls };
+  const allAssignedRealMs = latenciesRealMs.length === pods.length && pods.length > 0 && !steady ? lastAssigned - firstCreated : undefined;
+  const cpuMs = final && baseline ? final.cpuMs - baseline.cpuMs : 0;
+  const figures: ScenarioFigures = {
+    scenario: def.name,
+    title: def.title,
+    completed: error === undefined,
+    ...(error !== undefined ? { error } : {}),
+    params: {
+      lroLatencySeconds: L / 1000,
+      timeScale: s,
+      vmss: def.cluster.vmss,
+      nodes: def.cluster.vmss * def.cluster.nodesPerVmss,
+      identities: def.cluster.identities,
+      pods: pods.length,
+      podChanges,
+      controllerFlags: flags,
+    },
+    latencyL: scaleDistribution(distribution(latenciesRealMs), Lreal),
+    assignedPods: latenciesRealMs.length,
+    neverAssignedPods: pods.length - latenciesRealMs.length,
+    ...(allAssignedRealMs !== undefined
+      ? { allAssignedL: allAssignedRealMs / Lreal, allAssignedSeconds: (allAssignedRealMs * s) / 1000, allAssignedRealMs }
+      : {}),
+    arm,
+    ...(steady && windowRealMs ? { armCallsPerDay: Math.round((arm.total * 86_400_000) / (windowRealMs * s)) } : {}),
+    lowerBoundWrites: bound,
+    ...(bound > 0 ? { writesOverBound: arm.writes / bound } : {}),
+    kube: {
+      requests: requests.length,
+      ...(latenciesRealMs.length > 0 && !steady ? { perAssignment: requests.length / latenciesRealMs.length } : {}),
+      byVerb,
+    },
+    controller: {
+      cpuSeconds: cpuMs / 1000,
+      peakRssMiB: (final?.peakRssBytes ?? 0) / (1024 * 1024),
+      ...(podChanges > 0 && !steady ? { cpuMsPerPodChange: cpuMs / podChanges } : {}),
+      rssTimelineMiB: downsample(rssTimeline, 60),
+    },
+    harnessCpuSeconds: (harnessUsage.user + harnessUsage.system) / 1e6,
+    endState,
+    wallSeconds: (endReal - measureStart) / 1000,
+    targets: [],
+  };
+  figures.targets = def.targets.map((t) => {
+    if (!figures.completed) return { name: t.name, pass: false, detail: `run incomplete: ${figures.error ?? ''}` };
+    return { name: t.name, ...t.check(figures) };
+  });
+  await cluster.stop();
+  if (figures.completed) await rm(dir, { recursive: true, force: true });
+  else figures.error = `${figures.error ?? ''} (controller log: ${logFile})`;
+  return figures;
+}
