@@ -3,7 +3,6 @@
  * `http://localhost:8080` fallback), the MIC user agent, API clients with a per-request timeout,
  * and predicates over client-node's `ApiException`.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -295,13 +294,20 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
   type DispatcherFactory = (cluster: unknown, agentOptions: unknown) => unknown;
   const target = kc as unknown as { createDispatcher: DispatcherFactory; createDispatcherOptions: DispatcherFactory };
   const original = target.createDispatcher.bind(kc);
-  const cache = new Map<string, unknown>();
+  // TLS material is fixed per cluster entry of a kubeconfig (token rotation changes headers only),
+  // so one dispatcher per cluster object is enough; the options are fingerprinted once per entry.
+  const cache = new WeakMap<object, { fingerprint: string; dispatcher: unknown }>();
+  const noCluster = {};
   target.createDispatcher = (cluster, agentOptions) => {
-    const opts = target.createDispatcherOptions.call(kc, cluster, agentOptions);
-    const c = cluster as { name?: string; server?: string } | undefined;
-    const key = createHash('sha256').update(`${c?.name ?? ''}|${c?.server ?? ''}|${JSON.stringify(opts)}`).digest('hex');
-    if (!cache.has(key)) cache.set(key, original(cluster, agentOptions));
-    return cache.get(key);
+    const key = (cluster as object | undefined) ?? noCluster;
+    const opts = target.createDispatcherOptions.call(kc, cluster, agentOptions) as Record<string, unknown>;
+    const connect = (opts.connect ?? {}) as Record<string, unknown>;
+    const fingerprint = `${String(opts.type)}|${String(opts.uri ?? '')}|${Object.keys(connect).sort().map((k) => `${k}:${String(connect[k]).length}`).join(',')}`;
+    const hit = cache.get(key);
+    if (hit && hit.fingerprint === fingerprint) return hit.dispatcher;
+    const dispatcher = original(cluster, agentOptions);
+    cache.set(key, { fingerprint, dispatcher });
+    return dispatcher;
   };
   return kc;
 }

@@ -64,6 +64,9 @@ function launcherPath(): string {
 }
 
 /** Starts the controller and waits until it is the active leader. */
+/** V8 heap cap of the controller, matching the Deployment's NODE_OPTIONS. */
+export const CONTROLLER_NODE_OPTIONS = '--max-old-space-size=384';
+
 export async function startController(o: ControllerChildOptions): Promise<ControllerChild> {
   const [probePort, metricsPort] = [await freePort(), await freePort()];
   const args = [
@@ -85,6 +88,8 @@ export async function startController(o: ControllerChildOptions): Promise<Contro
       AZURE_ENVIRONMENT_FILEPATH: o.files.environment,
       MIC_POD_NAMESPACE: 'default',
       MIC_BENCH_TIME_SCALE: String(o.timeScale),
+      // As deployed: config/base/deployment.yaml caps the V8 heap the same way.
+      NODE_OPTIONS: process.env.MIC_BENCH_NODE_OPTIONS ?? CONTROLLER_NODE_OPTIONS,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -141,7 +141,7 @@ export function controllerFlags(def: ScenarioDef): string[] {
   const s = def.timeScale;
   const flags = [
     '--log-level=warn',
-    '--clientQps=200',
+    '--clientQps=2000',
     `--identity-assignment-reconcile-interval=${goMs(180_000 / s)}`,
     `--syncRetryDuration=${goMs(3_600_000 / s)}`,
   ];
