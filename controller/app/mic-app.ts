@@ -85,10 +85,7 @@ export class MicApp {
       logger: o.logger,
       hooks: {
         onObserved: (k) => late.controller?.workerHooks.onObserved(k),
-        onRejected: (k, f, ids) => {
-          late.controller?.workerHooks.onRejected(k, f, ids);
-          o.metrics?.quarantinedIdentities.set(quarantine.size());
-        },
+        onRejected: (k, f, ids) => late.controller?.workerHooks.onRejected(k, f, ids),
         onFailure: (k, f) => late.controller?.workerHooks.onFailure(k, f),
         onWrite: (k, d, w, ms) => late.controller?.workerHooks.onWrite(k, d, w, ms),
         onDryRun: (k, d) => late.controller?.workerHooks.onDryRun(k, d),

@@ -451,7 +451,7 @@ export class MicController {
 
   #reportRejection(key: string, failure: ArmFailure, identities: readonly string[]): void {
     if (failure.kind !== 'rejected') return;
-    this.#o.metrics?.quarantinedIdentities.set(identities.length);
+    if (this.#o.quarantine) this.#o.metrics?.quarantinedIdentities.set(this.#o.quarantine.size());
     const ids = new Set(identities);
     for (const d of this.#assignmentsOnTarget(key)) {
       if (!d.identityId || !ids.has(d.identityId)) continue;
@@ -463,10 +463,10 @@ export class MicController {
   }
 
   #reportTargetFailure(key: string, failure: ArmFailure): void {
-    if (failure.kind === 'throttled' || failure.kind === 'conflict') return; // transient, logged by the worker
+    const retry = failure.kind === 'throttled' || failure.kind === 'conflict' ? ` (retrying in ${Math.ceil(failure.retryAfterMs / 1000)} s)` : '';
     for (const d of this.#assignmentsOnTarget(key)) {
       this.#event({ apiVersion: 'v1', kind: 'Pod', name: d.pod.name, namespace: d.pod.namespace, uid: d.pod.uid }, 'Warning', failure.reason,
-        `identity ${d.identity.metadata.name} not yet assigned to node ${d.nodeName}: ${failure.message}`);
+        `identity ${d.identity.metadata.name} not yet assigned to node ${d.nodeName}: ${failure.message}${retry}`);
     }
   }
 
@@ -484,6 +484,7 @@ export class MicController {
       }
     }
     for (const [state, n] of Object.entries(counts)) m.assignedIdentities.set({ state }, n);
+    if (this.#o.quarantine) m.quarantinedIdentities.set(this.#o.quarantine.size());
     m.oldestCreatedAge.set(oldestCreated === undefined ? 0 : Math.max(0, (this.#o.clock.now() - oldestCreated) / 1000));
   }
 }
