@@ -30,7 +30,7 @@ export const ArmReasons = {
 /** A failed ARM call, reduced to what decides the next step. */
 export type ArmFailure =
   | { kind: 'rejected'; identityIds: string[]; reason: string; remedy: string; code?: string; message: string }
-  | { kind: 'throttled'; retryAfterMs: number; reason: string; code?: string; message: string }
+  | { kind: 'throttled'; retryAfterMs: number; reason: string; code?: string; message: string; /** Our own budget refused it; nothing was sent. */ local: boolean }
   | { kind: 'conflict'; retryAfterMs: number; reason: string; code?: string; message: string }
   | { kind: 'target-gone'; reason: string; code?: string; message: string }
   | { kind: 'error'; reason: string; transient: boolean; code?: string; message: string };
@@ -51,7 +51,7 @@ export function classifyArmFailure(err: unknown): ArmFailure {
           : 'check spec.resourceID of the AzureIdentity';
     return { kind: 'rejected', identityIds: err.identityIds, reason, remedy, code, message };
   }
-  if (isThrottledError(err)) return { kind: 'throttled', retryAfterMs: Math.max(MIN_RETRY_MS, err.retryAfterMs), reason: ArmReasons.throttled, code, message };
+  if (isThrottledError(err)) return { kind: 'throttled', retryAfterMs: Math.max(MIN_RETRY_MS, err.retryAfterMs), reason: ArmReasons.throttled, code, message, local: err.local };
   if (isConflictError(err)) return { kind: 'conflict', retryAfterMs: Math.max(MIN_RETRY_MS, err.retryAfterMs), reason: ArmReasons.conflict, code, message };
   if (isTargetNotFoundError(err)) return { kind: 'target-gone', reason: 'TargetNotFound', code, message };
   if (isTargetDeletingError(err)) return { kind: 'conflict', retryAfterMs: 30_000, reason: 'TargetDeleting', code, message };

@@ -463,10 +463,11 @@ export class MicController {
   }
 
   #reportTargetFailure(key: string, failure: ArmFailure): void {
-    const retry = failure.kind === 'throttled' || failure.kind === 'conflict' ? ` (retrying in ${Math.ceil(failure.retryAfterMs / 1000)} s)` : '';
+    // Our own client-side budget pacing writes is normal operation, not worth a Warning.
+    if (failure.kind === 'throttled' && failure.local) return;
     for (const d of this.#assignmentsOnTarget(key)) {
       this.#event({ apiVersion: 'v1', kind: 'Pod', name: d.pod.name, namespace: d.pod.namespace, uid: d.pod.uid }, 'Warning', failure.reason,
-        `identity ${d.identity.metadata.name} not yet assigned to node ${d.nodeName}: ${failure.message}${retry}`);
+        `identity ${d.identity.metadata.name} not yet assigned to node ${d.nodeName}: ${failure.message}`);
     }
   }
 
