@@ -92,6 +92,7 @@ export class MicApp {
       },
       protectedIds: () => late.controller?.lastPlan?.protectedIds ?? new Set(),
       unassignGraceMs: opts.unassignGracePeriodMs,
+      batchWindowMs: opts.armBatchWindowMs,
       driftIntervalMs: opts.identityAssignmentReconcileIntervalMs,
       dryRun: opts.dryRun,
     });

@@ -229,6 +229,7 @@ export const FLAGS: readonly FlagSpec[] = [
   boolFlag('dry-run', 'dryRun', 'Log the ARM identity updates MIC would issue instead of issuing them', 'project'),
   stringFlag('pause-configmap', 'pauseConfigMap', 'ConfigMap in MIC_POD_NAMESPACE whose presence pauses all ARM writes (e.g. during cluster upgrades)', 'project'),
   durationFlag('arm-write-timeout', 'armWriteTimeoutMs', 'Upper bound of one ARM identity update, including waiting for its long-running operation', 'positive', 'project'),
+  durationFlag('arm-batch-window', 'armBatchWindowMs', 'Hold an ARM write until the VM/VMSS\'s desired identities were stable this long (at most 10 windows), so a burst of pods costs one write', 'non-negative', 'project'),
   durationFlag('arm-poll-interval', 'armPollIntervalMs', 'Poll interval of ARM long-running operations when ARM sends no Retry-After', 'positive', 'project'),
   choiceFlag<LogLevel>('log-level', LOG_LEVELS, (o, v) => (o.logLevel = v), (d) => JSON.stringify(d.logLevel), 'Minimum log level; when absent, klog -v decides (>=5 debug, >=3 verbose)', 'project'),
   {

@@ -73,6 +73,8 @@ export interface MicOptions {
   pauseConfigMap: string;
   /** `--arm-write-timeout`: upper bound of one ARM identity update including its LRO (default 10m). */
   armWriteTimeoutMs: number;
+  /** `--arm-batch-window`: quiet period before an ARM write (at most 10 windows); 0 disables. Default 1s. */
+  armBatchWindowMs: number;
   /** `--arm-poll-interval`: LRO poll interval when ARM sends no Retry-After (default 2s, the SDK's). */
   armPollIntervalMs: number;
   /** `--log-level`, or derived from klog `-v` (≥5 debug, ≥3 verbose) when `--log-level` is not given. */
@@ -118,6 +120,7 @@ export function defaultMicOptions(env: NodeJS.ProcessEnv = {}): MicOptions {
     pauseConfigMap: 'aad-pod-identity-mic-pause',
     armWriteTimeoutMs: 600_000,
     armPollIntervalMs: 2_000,
+    armBatchWindowMs: 1_000,
     logLevel: 'info',
     verbosity: 0,
     micPodNamespace: '',

@@ -54,6 +54,12 @@ export interface TargetWorkerOptions {
   /** Identities never removed (immutable client IDs resolved to resource IDs). */
   protectedIds: () => ReadonlySet<string>;
   unassignGraceMs: number;
+  /**
+   * Batching window (`--arm-batch-window`): a write waits until the target's desired identities have
+   * been stable this long, but never more than 10 windows after the change was first seen. During a
+   * burst this puts (nearly) every identity into the first write. 0 disables it.
+   */
+  batchWindowMs?: number;
   /** Base drift-check interval (`--identity-assignment-reconcile-interval`). */
   driftIntervalMs: number;
   /** Upper bound of the adaptive drift interval. */
@@ -69,6 +75,10 @@ export type PassResult =
 
 interface MutableState {
   target: Target;
+  /** When the desired set last changed (batching window). */
+  demandChangedAt?: number;
+  /** When a non-empty delta was first seen since the last write (bounds the batching delay). */
+  pendingSince?: number;
   observed?: Set<string>;
   observedType?: string;
   observedAt?: number;
@@ -102,6 +112,7 @@ export class TargetWorker {
         if (d.desired.has(id)) st.undesiredSince.delete(id);
         else if (!st.undesiredSince.has(id)) st.undesiredSince.set(id, now);
       }
+      if (!prev || !sameSet(prev.desired, d.desired)) st.demandChangedAt = now;
       const gone = (this.#gone.get(key) ?? 0) > now;
       if (!gone && (!prev || !sameSet(prev.desired, d.desired) || this.#needsWork(key, d))) changed.push(key);
     }
@@ -222,6 +233,8 @@ export class TargetWorker {
         this.#o.hooks.onDryRun(key, delta);
         return { kind: 'done', requeueAfterMs: graceAfter };
       }
+      const hold = this.#batchHold(st);
+      if (hold > 0) return { kind: 'retry', afterMs: hold };
       const blocked = this.#o.gate.blockedReason();
       if (blocked) {
         log.debug('ARM write held back', { reason: blocked });
@@ -235,6 +248,7 @@ export class TargetWorker {
       const current: TargetIdentities = { userAssigned: st.observed ?? new Set(), type: st.observedType ?? '' };
       const result = await this.#o.cloud.updateIdentities(demand.target, delta.add, delta.remove, current, signal);
       this.#observe(st, result.after);
+      st.pendingSince = undefined;
       this.#lastFailure.delete(key);
       for (const id of delta.add) if (st.observed!.has(id)) this.#o.quarantine.clear(id);
       const removed = delta.remove.filter((id) => !st.observed!.has(id));
@@ -274,6 +288,18 @@ export class TargetWorker {
           return { kind: 'retry', rateLimited: true };
       }
     }
+  }
+
+  /** How long to hold a write so changes still arriving join it (0: write now). */
+  #batchHold(st: MutableState): number {
+    const window = this.#o.batchWindowMs ?? 0;
+    if (window <= 0) return 0;
+    const now = this.#o.clock.now();
+    st.pendingSince ??= now;
+    const quietFor = now - (st.demandChangedAt ?? 0);
+    const waited = now - st.pendingSince;
+    if (quietFor >= window || waited >= 10 * window) return 0;
+    return Math.max(1, Math.min(window - quietFor, 10 * window - waited));
   }
 
   #ownedOnlyDemand(key: string): TargetDemand | undefined {

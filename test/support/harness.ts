@@ -116,6 +116,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
         leaderElectionDurationMs: 3000,
         httpProbePort: 0,
         prometheusPort: 0,
+        armBatchWindowMs: 100,
         ...opts,
       };
       const app = new MicApp({

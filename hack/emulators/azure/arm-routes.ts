@@ -180,11 +180,15 @@ export function resolveArmRoute(core: EmulatorCore, method: string, url: URL): A
   return undefined;
 }
 
-/** Real seconds until `op` completes, capped, for `Retry-After` on polls; undefined under a second. */
+/**
+ * Real seconds until `op` completes (rounded up, capped at 10), for `Retry-After` on polls; none under
+ * a second. Rounded up because the SDK keeps the last hint when a later poll carries none: a hint that
+ * ends before the operation would make it wait a second full interval.
+ */
 function pollRetryAfter(core: EmulatorCore, op: Operation): Record<string, string> {
   const realMs = core.clock.toRealMs(op.doneAt - core.clock.now());
-  const seconds = Math.min(10, Math.floor(realMs / 1000));
-  return seconds >= 1 ? { 'retry-after': String(seconds) } : {};
+  if (realMs < 1000) return {};
+  return { 'retry-after': String(Math.min(10, Math.ceil(realMs / 1000))) };
 }
 
 function operationUrls(core: EmulatorCore, op: Operation, apiVersion: string): { async: string; location: string } {

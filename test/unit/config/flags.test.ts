@@ -55,6 +55,7 @@ describe('parseFlags defaults', () => {
       pauseConfigMap: 'aad-pod-identity-mic-pause',
       armWriteTimeoutMs: 600_000,
       armPollIntervalMs: 2_000,
+      armBatchWindowMs: 1_000,
       logLevel: 'info',
       verbosity: 0,
       micPodNamespace: 'kube-system',
@@ -87,6 +88,7 @@ describe('parseFlags values', () => {
     ['pause-configmap', 'pause-me', { pauseConfigMap: 'pause-me' }],
     ['arm-write-timeout', '2m', { armWriteTimeoutMs: 120_000 }],
     ['arm-poll-interval', '500ms', { armPollIntervalMs: 500 }],
+    ['arm-batch-window', '0s', { armBatchWindowMs: 0 }],
     ['log-level', 'debug', { logLevel: 'debug' }],
   ])('--%s %s', (name, value, expected) => {
     expect(parse(`--${name}=${value}`)).toMatchObject(expected);

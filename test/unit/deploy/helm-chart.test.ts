@@ -49,6 +49,7 @@ const FLAG_VALUES: Record<string, string> = {
   'pause-configmap': 'mic.pauseConfigMap',
   'arm-write-timeout': 'mic.armWriteTimeout',
   'arm-poll-interval': 'mic.armPollInterval',
+  'arm-batch-window': 'mic.armBatchWindow',
   'log-level': 'mic.logLevel',
 };
 

@@ -35,7 +35,7 @@ interface Setup {
   gate: { blocked?: string };
 }
 
-function setup(options: { dryRun?: boolean; graceMs?: number; protectedIds?: string[] } = {}): Setup {
+function setup(options: { dryRun?: boolean; graceMs?: number; protectedIds?: string[]; batchWindowMs?: number } = {}): Setup {
   const clock = new FakeClock();
   const cloud = new FakeCloud();
   const ownership = new MemoryOwnershipStore();
@@ -60,6 +60,7 @@ function setup(options: { dryRun?: boolean; graceMs?: number; protectedIds?: str
     protectedIds: () => new Set(options.protectedIds ?? []),
     unassignGraceMs: options.graceMs ?? 0,
     driftIntervalMs: DRIFT_MS,
+    batchWindowMs: options.batchWindowMs,
     dryRun: options.dryRun ?? false,
   });
   return { worker, cloud, ownership, quarantine, clock, hooks, gate };
@@ -373,5 +374,38 @@ describe('TargetWorker: drift', () => {
     await advanceUntilDriftDue(s);
     expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
     expect(s.cloud.calls.slice(2)).toEqual([`get ${KEY}`, `update ${KEY} +a -`]);
+  });
+});
+
+describe('TargetWorker: batching window', () => {
+  it('holds the write while the desired set keeps changing, then writes everything at once', async () => {
+    const s = setup({ batchWindowMs: 1_000 });
+    s.worker.setDemand(demand([A]));
+    const first = await s.worker.process(KEY);
+    expect(first).toEqual({ kind: 'retry', afterMs: 1_000 });
+    expect(s.cloud.callsOf('update')).toEqual([]);
+    await s.clock.advance(500);
+    s.worker.setDemand(demand([A, B]));
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 1_000 });
+    await s.clock.advance(1_000);
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
+    expect(s.cloud.callsOf('update')).toHaveLength(1);
+    expect(s.hooks).toContain('write +a,b -');
+  });
+
+  it('never holds a write longer than ten windows, even when changes keep coming', async () => {
+    const s = setup({ batchWindowMs: 100 });
+    const ids: string[] = [];
+    let result;
+    for (let i = 0; i < 20; i++) {
+      ids.push(canonicalUaiId(`id-${i}`));
+      s.worker.setDemand(demand([...ids]));
+      result = await s.worker.process(KEY);
+      if (result.kind === 'again') break;
+      await s.clock.advance(90);
+    }
+    expect(result).toEqual({ kind: 'again' });
+    expect(s.cloud.callsOf('update')).toHaveLength(1);
+    expect(ids.length).toBeLessThanOrEqual(13); // 10 windows of 100 ms, changes every 90 ms
   });
 });
