@@ -144,6 +144,8 @@ export function controllerFlags(def: ScenarioDef): string[] {
     '--clientQps=2000',
     `--identity-assignment-reconcile-interval=${goMs(180_000 / s)}`,
     `--syncRetryDuration=${goMs(3_600_000 / s)}`,
+    // The batching window is emulated time too (default 1 s).
+    `--arm-batch-window=${goMs(1_000 / s)}`,
   ];
   if (def.graceEmuMs > 0) flags.push(`--unassign-grace-period=${goMs(def.graceEmuMs / s)}`);
   return flags;
