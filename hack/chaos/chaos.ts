@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /**
- * `make chaos`: `node dist/hack/chaos/chaos.js [--seed N] [--steps N] [--quiesce-every N]
- * [--figures]`. Runs the randomized invariant suite (or, with `--figures`, the failover and
- * recovery measurements) and prints the figures; exits 1 when an invariant was violated.
+ * `make chaos`: `node dist/hack/chaos/chaos.js [--seed N] [--steps N] [--quiesce-every N]`.
+ * `make chaos-figures`: `... --figures [--only inprocess,kill9,stale] [--lease-duration S]
+ * [--burst N] [--stale N] [--client-qps Q[,Q...]]`.
+ * Runs the randomized invariant suite (or, with `--figures`, the failover and recovery
+ * measurements) and prints the figures; exits 1 when an invariant was violated.
  */
-import { formatFigures, measureFailover, measureStaleRecovery } from './figures.js';
+import { formatFigures, measureFailover, measureStaleRecovery, type StaleFigures } from './figures.js';
+import { measureProcessFailover } from './process-failover.js';
 import { formatReport, runChaos } from './runner.js';
 
 /** Parsed command line. */
@@ -14,29 +17,53 @@ interface Args {
   quiesceEvery: number;
   figures: boolean;
   staleCount: number;
+  /** Measurements of `--figures`. */
+  only: Set<Measurement>;
+  leaseDurationMs: number;
+  burstPods: number;
+  clientQps: number[];
+}
+
+const MEASUREMENTS = ['inprocess', 'kill9', 'stale'] as const;
+type Measurement = (typeof MEASUREMENTS)[number];
+const USAGE = 'usage: chaos [--seed N] [--steps N] [--quiesce-every N]\n       chaos --figures [--only inprocess,kill9,stale] [--lease-duration S] [--burst N] [--stale N] [--client-qps Q[,Q...]]';
+
+function bad(message: string): never {
+  process.stderr.write(`chaos: ${message}\n${USAGE}\n`);
+  process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seed: Math.floor(Math.random() * 2 ** 31), steps: 200, quiesceEvery: 25, figures: false, staleCount: 1000 };
+  const args: Args = {
+    seed: Math.floor(Math.random() * 2 ** 31), steps: 200, quiesceEvery: 25, figures: false, staleCount: 1000,
+    only: new Set(MEASUREMENTS), leaseDurationMs: 15_000, burstPods: 60, clientQps: [5],
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): number => {
       const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 0) {
-        process.stderr.write(`chaos: ${flag} needs a non-negative integer\n`);
-        process.exit(2);
-      }
+      if (!Number.isInteger(n) || n < 0) bad(`${flag} needs a non-negative integer`);
       return n;
     };
+    const words = (): string[] => (argv[++i] ?? '').split(',').map((w) => w.trim()).filter(Boolean);
     if (flag === '--seed') args.seed = value();
     else if (flag === '--steps') args.steps = value();
     else if (flag === '--quiesce-every') args.quiesceEvery = Math.max(1, value());
     else if (flag === '--stale') args.staleCount = value();
     else if (flag === '--figures') args.figures = true;
-    else {
-      process.stderr.write(`chaos: unknown flag ${flag}\nusage: chaos [--seed N] [--steps N] [--quiesce-every N] [--figures [--stale N]]\n`);
-      process.exit(2);
-    }
+    else if (flag === '--burst') args.burstPods = Math.max(1, value());
+    else if (flag === '--lease-duration') {
+      const s = Number(argv[++i]);
+      if (!(s > 0)) bad('--lease-duration needs a number of seconds > 0');
+      args.leaseDurationMs = Math.round(s * 1000);
+    } else if (flag === '--client-qps') {
+      args.clientQps = words().map(Number);
+      if (args.clientQps.length === 0 || args.clientQps.some((q) => !(q > 0))) bad('--client-qps needs numbers > 0');
+    } else if (flag === '--only') {
+      const picked = words();
+      if (picked.length === 0 || picked.some((m) => !(MEASUREMENTS as readonly string[]).includes(m))) bad(`--only takes ${MEASUREMENTS.join(',')}`);
+      args.only = new Set(picked as Measurement[]);
+    } else bad(`unknown flag ${flag}`);
   }
   return args;
 }
@@ -50,10 +77,14 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   if (args.figures) {
-    const failover = await measureFailover({ progress: out });
-    const stale = await measureStaleRecovery({ count: args.staleCount, progress: out });
-    out(formatFigures(failover, stale));
-    process.exit(failover.duplicateWrites + failover.lostWrites + failover.violations.length + stale.violations.length > 0 ? 1 : 0);
+    const inProcess = args.only.has('inprocess') ? await measureFailover({ progress: out, leaseDurationMs: args.leaseDurationMs, burstPods: args.burstPods }) : undefined;
+    const kill9 = args.only.has('kill9') ? await measureProcessFailover({ progress: out, leaseDurationMs: args.leaseDurationMs, burstPods: args.burstPods }) : undefined;
+    const stale: StaleFigures[] = [];
+    if (args.only.has('stale')) for (const clientQps of args.clientQps) stale.push(await measureStaleRecovery({ count: args.staleCount, clientQps, progress: out }));
+    out(`figures: ${new Date().toISOString()}`);
+    out(formatFigures({ inProcess, kill9, stale }));
+    const bad = [inProcess?.lostWrites, inProcess?.violations.length, kill9?.lostWrites, kill9?.violations.length, ...stale.map((s) => s.violations.length)];
+    process.exit(bad.some((n) => (n ?? 0) > 0) ? 1 : 0);
   }
   out(`chaos: seed ${args.seed}, ${args.steps} steps`);
   const report = await runChaos({ seed: args.seed, steps: args.steps, quiesceEvery: args.quiesceEvery, progress: out });

@@ -4,13 +4,13 @@
  * and drifted VMSS state and time convergence.
  */
 import { identityId, vmssId } from '../emulators/azure/index.js';
-import { ChaosEnv, CHAOS_RG, CHAOS_SUB, type FencedWrite } from './env.js';
-import { forbiddenRemovals, quiescenceProblems } from './oracle.js';
+import { ChaosEnv, CHAOS_RG, CHAOS_SUB } from './env.js';
+import { addPod, converge, duplicateAdds, FIGURES_VM, FIGURES_VMSS, KUBELET_CLIENT_ID, pause as poll, setupIdentities } from './fixtures.js';
+import { forbiddenRemovals } from './oracle.js';
+import type { ProcessFailoverFigures } from './process-failover.js';
 
-const VMSS = 'aks-figures-11223344-vmss';
+const VMSS = FIGURES_VMSS;
 const CRD = 'aadpodidentity.k8s.io/v1';
-const KUBELET_CLIENT_ID = 'c0ffee00-0000-4000-8000-00000000beef';
-const poll = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Result of {@link measureFailover}. */
 export interface FailoverFigures {
@@ -32,6 +32,8 @@ export interface FailoverFigures {
 export interface StaleFigures {
   staleAssigned: number;
   livePods: number;
+  /** `--clientQps` of the controller. */
+  clientQps: number;
   /** Controller start → converged. */
   convergeMs: number;
   violations: string[];
@@ -42,59 +44,17 @@ interface Progress {
   crdDir?: string;
 }
 
-async function setupIdentities(env: ChaosEnv, n: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const clientId = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
-    ids.push(env.azure.controls.addIdentity(CHAOS_SUB, CHAOS_RG, `fig-${i}`, { clientId }));
-    env.kube.controls.putObject({ apiVersion: CRD, kind: 'AzureIdentity', metadata: { name: `fig-${i}`, namespace: 'default' }, spec: { type: 0, resourceID: ids[i], clientID: clientId } });
-    env.kube.controls.putObject({ apiVersion: CRD, kind: 'AzureIdentityBinding', metadata: { name: `fig-${i}`, namespace: 'default' }, spec: { azureIdentity: `fig-${i}`, selector: `sel-${i}` } });
-  }
-  const kubelet = env.azure.controls.addIdentity(CHAOS_SUB, CHAOS_RG, 'kubelet', { clientId: KUBELET_CLIENT_ID });
-  for (const t of env.targetIds()) env.azure.controls.setResourceIdentities(t, [kubelet], 'initial');
-  return ids;
-}
-
-function addPod(env: ChaosEnv, name: string, node: string, selector: string): void {
-  env.kube.controls.putObject({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { aadpodidbinding: selector } },
-    spec: { nodeName: node, containers: [{ name: 'app', image: 'busybox' }] },
-  });
-}
-
-async function converge(env: ChaosEnv, timeoutMs: number): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const problems = quiescenceProblems(env.clusterView(false), { targets: env.azureTargets(), changes: env.azure.controls.identityChanges(), broken: new Set() });
-    if (problems.length === 0 || Date.now() > deadline) return problems;
-    await poll(50);
-  }
-}
-
-/** Accepted PATCHes that add an identity some earlier accepted PATCH already added to the same target (with no removal between). */
-export function duplicateAdds(writes: readonly FencedWrite[]): number {
-  const present = new Set<string>();
-  let dup = 0;
-  for (const w of writes) {
-    if (w.status < 200 || w.status >= 300) continue;
-    const target = new URL(w.url).pathname.toLowerCase();
-    for (const id of w.remove) present.delete(`${target}|${id}`);
-    for (const id of w.add) {
-      if (present.has(`${target}|${id}`)) dup++;
-      present.add(`${target}|${id}`);
-    }
-  }
-  return dup;
-}
+/** Re-exported for callers of the figures module. */
+export { duplicateAdds };
 
 /** Kills (no lease release) the leader right after its first ARM write of a pod burst; measures the takeover. */
 export async function measureFailover(o: Progress & { leaseDurationMs?: number; burstPods?: number; timeoutMs?: number } = {}): Promise<FailoverFigures> {
   const leaseDurationMs = o.leaseDurationMs ?? 15_000;
   const burstPods = o.burstPods ?? 60;
-  const env = await ChaosEnv.start({ vmss: { [VMSS]: 4 }, vms: ['aks-figures-vm-0'], leaseDurationMs, immutableClientIds: [KUBELET_CLIENT_ID], crdDir: o.crdDir, lroLatencyMs: 300 });
+  const env = await ChaosEnv.start({ vmss: { [VMSS]: 4 }, vms: [FIGURES_VM], leaseDurationMs, immutableClientIds: [KUBELET_CLIENT_ID], crdDir: o.crdDir, lroLatencyMs: 300 });
   const log = o.progress ?? (() => undefined);
   try {
-    const ids = await setupIdentities(env, 12);
+    const ids = setupIdentities(env, 12);
     const first = await env.startReplica({ forceNamespaced: false });
     const standby = await env.startReplica({ forceNamespaced: false });
     for (let t = Date.now(); !first.app.active; await poll(20)) if (Date.now() - t > leaseDurationMs * 3) throw new Error('no leader');
@@ -112,7 +72,7 @@ export async function measureFailover(o: Progress & { leaseDurationMs?: number; 
     const accepted = env.writes.filter((w) => w.status >= 200 && w.status < 300);
     return {
       leaseDurationMs, burstPods, killToNewLeaderMs, killToConvergedMs,
-      duplicateWrites: duplicateAdds(env.writes),
+      duplicateWrites: duplicateAdds(env.writes.map((w) => ({ ...w, target: w.url }))),
       lostWrites: problems.filter((p) => p.includes('missing')).length,
       acceptedWrites: accepted.length,
       violations,
@@ -126,13 +86,14 @@ export async function measureFailover(o: Progress & { leaseDurationMs?: number; 
  * Starts the controller on `count` stale AzureAssignedIdentities (pods long gone, status Assigned,
  * with finalizers) plus live pods whose identities are missing from the VMSS; times convergence.
  */
-export async function measureStaleRecovery(o: Progress & { count?: number; livePods?: number; timeoutMs?: number } = {}): Promise<StaleFigures> {
+export async function measureStaleRecovery(o: Progress & { count?: number; livePods?: number; timeoutMs?: number; clientQps?: number } = {}): Promise<StaleFigures> {
   const count = o.count ?? 1000;
+  const clientQps = o.clientQps ?? 5;
   const livePods = o.livePods ?? 20;
   const env = await ChaosEnv.start({ vmss: { [VMSS]: 4 }, vms: [], immutableClientIds: [KUBELET_CLIENT_ID], crdDir: o.crdDir });
   const log = o.progress ?? (() => undefined);
   try {
-    const ids = await setupIdentities(env, 8);
+    const ids = setupIdentities(env, 8);
     const vmss = vmssId(CHAOS_SUB, CHAOS_RG, VMSS);
     const kubelet = identityId(CHAOS_SUB, CHAOS_RG, 'kubelet');
     // Drift: identities 0..3 were assigned by an earlier controller (recorded on the stale AAIs) and are no longer needed.
@@ -157,9 +118,9 @@ export async function measureStaleRecovery(o: Progress & { count?: number; liveP
     }
     // Live pods need identities 4..7, which are missing from the VMSS.
     for (let i = 0; i < livePods; i++) addPod(env, `live-${i}`, nodes[i % nodes.length]!, `sel-${4 + (i % 4)}`);
-    log(`stale: ${count} stale AzureAssignedIdentities, ${livePods} live pods, drifted VMSS`);
+    log(`stale: ${count} stale AzureAssignedIdentities, ${livePods} live pods, drifted VMSS, --clientQps=${clientQps}`);
     const startedAt = Date.now();
-    await env.startReplica({ forceNamespaced: false });
+    await env.startReplica({ forceNamespaced: false, options: { clientQps } });
     const deadline = startedAt + (o.timeoutMs ?? 600_000);
     let problems: string[];
     for (;;) {
@@ -176,22 +137,48 @@ export async function measureStaleRecovery(o: Progress & { count?: number; liveP
     const convergeMs = Date.now() - startedAt;
     const immutable = new Set([kubelet.toLowerCase()]);
     const removedKubelet = env.azure.controls.identityChanges().some((c) => c.op === 'remove' && immutable.has(c.identity.toLowerCase()));
-    return { staleAssigned: count, livePods, convergeMs, violations: [...problems, ...env.fenceViolations, ...(removedKubelet ? ['kubelet identity removed'] : [])] };
+    return { staleAssigned: count, livePods, clientQps, convergeMs, violations: [...problems, ...env.fenceViolations, ...(removedKubelet ? ['kubelet identity removed'] : [])] };
   } finally {
     await env.stop();
   }
 }
 
-/** Human-readable figures. */
-export function formatFigures(f: FailoverFigures, s: StaleFigures): string {
-  return [
-    `failover (lease ${f.leaseDurationMs / 1000} s, burst of ${f.burstPods} pods, leader killed after its first ARM write):`,
-    `  kill -> new leader active: ${(f.killToNewLeaderMs / 1000).toFixed(1)} s`,
-    `  kill -> converged:         ${(f.killToConvergedMs / 1000).toFixed(1)} s (goal < 20 s)`,
-    `  accepted ARM writes: ${f.acceptedWrites}; duplicate: ${f.duplicateWrites}; lost: ${f.lostWrites} (goal 0 / 0)`,
-    `  violations: ${f.violations.length}${f.violations.length ? `\n    - ${f.violations.slice(0, 10).join('\n    - ')}` : ''}`,
-    `recovery from ${s.staleAssigned} stale AzureAssignedIdentities + drifted VMSS (${s.livePods} live pods):`,
-    `  start -> converged: ${(s.convergeMs / 1000).toFixed(1)} s`,
-    `  violations: ${s.violations.length}${s.violations.length ? `\n    - ${s.violations.slice(0, 10).join('\n    - ')}` : ''}`,
-  ].join('\n');
+const list = (v: readonly string[]): string => (v.length ? `\n    - ${v.slice(0, 10).join('\n    - ')}${v.length > 10 ? `\n    (+${v.length - 10} more)` : ''}` : '');
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** Human-readable figures of whichever measurements ran. */
+export function formatFigures(f: { inProcess?: FailoverFigures; kill9?: ProcessFailoverFigures; stale?: StaleFigures[] }): string {
+  const out: string[] = [];
+  if (f.inProcess) {
+    const x = f.inProcess;
+    out.push(
+      `failover, in-process replicas (lease ${x.leaseDurationMs / 1000} s, burst of ${x.burstPods} pods, leader stopped without releasing the lease after its first ARM write):`,
+      `  kill -> new leader active: ${secs(x.killToNewLeaderMs)}`,
+      `  kill -> converged:         ${secs(x.killToConvergedMs)} (goal < 20 s)`,
+      `  accepted ARM writes: ${x.acceptedWrites}; duplicate: ${x.duplicateWrites}; lost: ${x.lostWrites} (goal 0 / 0)`,
+      `  violations: ${x.violations.length}${list(x.violations)}`,
+    );
+  }
+  if (f.kill9) {
+    const x = f.kill9;
+    const holders = x.holderChanges.map((h) => h.holder ?? 'nobody').join(' -> ');
+    out.push(
+      `failover, kill -9 of a controller process (lease ${x.leaseDurationMs / 1000} s, burst of ${x.burstPods} pods, SIGKILL once ARM accepted the leader's first PATCH):`,
+      `  burst -> kill: ${secs(x.burstToKillMs)}; the killed PATCH added ${x.killedWriteAdds} identities; AAIs at the kill: ${x.aaisAtKill} (${x.assignedAtKill} Assigned)`,
+      `  kill -> standby holds the Lease: ${secs(x.killToNewLeaderMs)}`,
+      `  kill -> converged:               ${secs(x.killToConvergedMs)}`,
+      `  accepted ARM writes: ${Object.entries(x.acceptedWrites).map(([r, n]) => `${r}=${n}`).join(' ')}; duplicate identity adds: ${x.duplicateWrites}; lost: ${x.lostWrites}`,
+      `  Lease holders: ${holders}`,
+      `  violations (forbidden removals, writes from a non-holder, non-convergence): ${x.violations.length}${list(x.violations)}`,
+      ...(x.logDir ? [`  replica logs: ${x.logDir}`] : []),
+    );
+  }
+  for (const s of f.stale ?? []) {
+    out.push(
+      `recovery from ${s.staleAssigned} stale AzureAssignedIdentities + drifted VMSS (${s.livePods} live pods, --clientQps=${s.clientQps}):`,
+      `  start -> converged: ${secs(s.convergeMs)}`,
+      `  violations: ${s.violations.length}${list(s.violations)}`,
+    );
+  }
+  return out.join('\n');
 }
