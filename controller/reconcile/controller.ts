@@ -18,7 +18,7 @@ import { objectKey } from './snapshot.js';
 import type { TargetDemand, TargetWorker } from './target-worker.js';
 import type { Quarantine } from './quarantine.js';
 import { computeReadiness, type PodReadiness } from './readiness.js';
-import type { PodInfo } from '../api/types.js';
+import type { AzureIdentityBinding, PodInfo } from '../api/types.js';
 import { RateLimiter } from '../util/token-bucket.js';
 
 /** Reference to the object an Event is about. */
@@ -338,11 +338,12 @@ export class MicController {
     return ok;
   }
 
-  #bindingRef(d: DesiredAssignment | AzureAssignedIdentity['spec']['azureBindingRef'] | undefined): EventObjectRef | undefined {
-    const b = d && 'binding' in d ? d.binding : (d as AzureAssignedIdentity['spec']['azureBindingRef'] | undefined);
+  /** Event target for a binding (a cached one, or the copy embedded in an AAI). */
+  #bindingRef(b: Pick<AzureIdentityBinding, 'metadata'> | undefined): EventObjectRef | undefined {
     if (!b?.metadata?.name) return undefined;
     return { apiVersion: 'aadpodidentity.k8s.io/v1', kind: 'AzureIdentityBinding', name: b.metadata.name, namespace: b.metadata.namespace, uid: b.metadata.uid };
   }
+
 
   #aaiRef(aai: AzureAssignedIdentity): EventObjectRef {
     return { apiVersion: 'aadpodidentity.k8s.io/v1', kind: 'AzureAssignedIdentity', name: aai.metadata.name, namespace: aai.metadata.namespace, uid: aai.metadata.uid };
@@ -357,7 +358,7 @@ export class MicController {
   #observeAssigned(d: DesiredAssignment, aaiName: string): void {
     const seen = this.#firstSeen.get(d.key);
     if (seen !== undefined) this.#o.metrics?.assignmentLatency.observe((this.#o.clock.now() - seen) / 1000);
-    this.#event(this.#bindingRef(d), 'Normal', 'binding applied', `Binding ${d.binding.metadata.name} applied on node ${d.nodeName} for pod ${aaiName}`);
+    this.#event(this.#bindingRef(d.binding), 'Normal', 'binding applied', `Binding ${d.binding.metadata.name} applied on node ${d.nodeName} for pod ${aaiName}`);
   }
 
   async #create(body: AzureAssignedIdentity, d: DesiredAssignment): Promise<void> {
@@ -371,7 +372,7 @@ export class MicController {
     } catch (err) {
       this.#o.metrics?.kubernetesApiOperationsErrors.inc({ operation_type: 'assigned_identity_addition' });
       this.#o.logger.error('Failed to create AzureAssignedIdentity', { err, assignedIdentity: objectKey(body.metadata.namespace, body.metadata.name), pod: `${d.pod.namespace}/${d.pod.name}` });
-      this.#event(this.#bindingRef(d), 'Warning', 'binding apply error',
+      this.#event(this.#bindingRef(d.binding), 'Warning', 'binding apply error',
         `failed to create AzureAssignedIdentity ${body.metadata.name}/${body.metadata.namespace ?? ''} for pod ${d.pod.namespace}/${d.pod.name}, error: ${(err as Error).message}`);
       throw err;
     }
@@ -388,7 +389,7 @@ export class MicController {
     } catch (err) {
       this.#o.metrics?.kubernetesApiOperationsErrors.inc({ operation_type: 'assigned_identity_update' });
       this.#o.logger.error('Failed to update AzureAssignedIdentity', { err, assignedIdentity: objectKey(body.metadata.namespace, body.metadata.name) });
-      this.#event(this.#bindingRef(d), 'Warning', 'binding apply error',
+      this.#event(this.#bindingRef(d.binding), 'Warning', 'binding apply error',
         `failed to update AzureAssignedIdentity ${body.metadata.namespace ?? ''}/${body.metadata.name} for pod ${d.pod.name}/${d.pod.namespace}, error: ${(err as Error).message}`);
       throw err;
     }
@@ -457,7 +458,7 @@ export class MicController {
       if (!d.identityId || !ids.has(d.identityId)) continue;
       const msg = `identity ${d.identity.metadata.namespace ?? ''}/${d.identity.metadata.name} (${d.identity.spec.resourceID ?? ''}) cannot be assigned to node ${d.nodeName}: ${failure.reason}; ${failure.remedy}. ARM said: ${failure.message}`;
       this.#event({ apiVersion: 'v1', kind: 'Pod', name: d.pod.name, namespace: d.pod.namespace, uid: d.pod.uid }, 'Warning', failure.reason, msg);
-      this.#event(this.#bindingRef(d), 'Warning', 'binding apply error',
+      this.#event(this.#bindingRef(d.binding), 'Warning', 'binding apply error',
         `failed to apply binding ${d.binding.metadata.namespace ?? ''}/${d.binding.metadata.name} node ${d.nodeName} for pod ${d.pod.namespace}/${d.pod.name}, error: ${failure.message}`);
     }
   }
