@@ -36,18 +36,11 @@ export interface CloudConfig extends CloudEndpoints {
   vmType: string;
 }
 
-/** The settings as read, before validation. */
-interface RawSettings {
-  cloud: string;
-  tenantId: string;
-  aadClientId: string;
-  aadClientSecret: string;
-  subscriptionId: string;
-  resourceGroup: string;
-  useManagedIdentityExtension: boolean;
-  userAssignedIdentityID: string;
-  vmType: string;
-}
+/** The settings as read, before validation (the azure.json keys of {@link CloudConfig}). */
+type RawSettings = Pick<
+  CloudConfig,
+  'cloud' | 'tenantId' | 'aadClientId' | 'aadClientSecret' | 'subscriptionId' | 'resourceGroup' | 'useManagedIdentityExtension' | 'userAssignedIdentityID' | 'vmType'
+>;
 
 type StringSetting = Exclude<keyof RawSettings, 'useManagedIdentityExtension'>;
 

@@ -2,6 +2,7 @@
  * The chaos environment: both emulators, a topology, and in-process controller replicas whose ARM
  * pipelines are fenced (every PATCH is checked against the lease holder at the moment it is sent).
  */
+import { emulatorCloudConfig } from '../emulators/azure/cloud-config.js';
 import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -86,23 +87,7 @@ export class ChaosEnv {
     this.azure = azure;
     this.#o = o;
     this.kc = kube.kubeConfig();
-    const env = azure.environmentJson() as { resourceManagerEndpoint: string; activeDirectoryEndpoint: string; tokenAudience: string };
-    this.cloudConfig = {
-      source: 'file',
-      cloud: 'AzureStackCloud',
-      environmentName: 'AzureStackCloud',
-      resourceManagerEndpoint: env.resourceManagerEndpoint,
-      activeDirectoryEndpoint: env.activeDirectoryEndpoint,
-      tokenAudience: env.tokenAudience,
-      tenantId: azure.tenantId,
-      aadClientId: azure.clientId,
-      aadClientSecret: azure.clientSecret,
-      subscriptionId: CHAOS_SUB,
-      resourceGroup: CHAOS_RG,
-      useManagedIdentityExtension: false,
-      userAssignedIdentityID: '',
-      vmType: 'vmss',
-    };
+    this.cloudConfig = emulatorCloudConfig(azure, CHAOS_SUB, CHAOS_RG);
   }
 
   /** Starts both emulators and creates the topology (Azure resources and Nodes). */

@@ -2,6 +2,7 @@
  * Integration harness: both emulators, the CRDs, a small Azure topology with matching Nodes, and
  * controller replicas run in-process with the real client-node and Azure SDK clients over HTTP(S).
  */
+import { emulatorCloudConfig } from '../../hack/emulators/azure/cloud-config.js';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { PassThrough } from 'node:stream';
 import path from 'node:path';
@@ -73,23 +74,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     azure.controls.addVm(SUB, RG, vm);
     await core.createNode({ body: { metadata: { name: vm }, spec: { providerID: vmProviderId(SUB, RG, vm) } } });
   }
-  const env = azure.environmentJson() as { resourceManagerEndpoint: string; activeDirectoryEndpoint: string; tokenAudience: string };
-  const cloudConfig: CloudConfig = {
-    source: 'file',
-    cloud: 'AzureStackCloud',
-    environmentName: 'AzureStackCloud',
-    resourceManagerEndpoint: env.resourceManagerEndpoint,
-    activeDirectoryEndpoint: env.activeDirectoryEndpoint,
-    tokenAudience: env.tokenAudience,
-    tenantId: azure.tenantId,
-    aadClientId: azure.clientId,
-    aadClientSecret: azure.clientSecret,
-    subscriptionId: SUB,
-    resourceGroup: RG,
-    useManagedIdentityExtension: false,
-    userAssignedIdentityID: '',
-    vmType: 'vmss',
-  };
+  const cloudConfig: CloudConfig = emulatorCloudConfig(azure, SUB, RG);
   const logLines: string[] = [];
   const apps: MicApp[] = [];
   let replica = 0;
