@@ -41,6 +41,8 @@ export interface MicAppOptions {
   onLeadershipLost?: () => void;
   /** Target worker concurrency (default 32). */
   targetConcurrency?: number;
+  /** Time in-flight ARM writes get on shutdown before they are abandoned (default 10 s). */
+  stopGraceMs?: number;
   /** LRO poll interval etc. are the cloud provider's business; nothing else here. */
 }
 
@@ -128,6 +130,7 @@ export class MicApp {
       kubeWriteConcurrency: opts.createDeleteBatch,
       kubeQps: opts.clientQps,
       targetConcurrency: o.targetConcurrency,
+      stopGraceMs: o.stopGraceMs,
       resyncIntervalMs: opts.syncRetryDurationMs,
       dryRun: opts.dryRun,
       podConditions: new KubePodConditionWriter(core),

@@ -221,7 +221,7 @@ export class AzureCloudProvider implements CloudProvider {
     const abortSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
     const started = this.#clock.now();
     try {
-      const result = await fn(abortSignal);
+      const result = await settleOnAbort(fn(abortSignal), abortSignal);
       this.#report({ op, outcome: 'success', durationMs: this.#clock.now() - started });
       return result;
     } catch (e) {
@@ -276,4 +276,27 @@ function countEntries(body: IdentityPatchBody, removals: boolean): number {
 
 function logFields(target: Target): Record<string, string> {
   return { [target.kind]: targetArmId(target) };
+}
+
+/**
+ * Rejects as soon as `signal` aborts, even while the SDK's LRO poller sleeps between polls (its delay
+ * does not watch the signal). The abandoned call settles later in the background and is ignored.
+ */
+function settleOnAbort<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
+  call.catch(() => undefined); // an abandoned call must not surface as an unhandled rejection
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    call.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }

@@ -69,6 +69,8 @@ export interface MicControllerOptions {
   resyncIntervalMs: number;
   /** Dry run: plan and log, write nothing. */
   dryRun?: boolean;
+  /** How long in-flight ARM writes may run on after stop() before they are abandoned (default 10 s). */
+  stopGraceMs?: number;
   /** Coalescing window of sync requests (default 50 ms). */
   syncBatchMs?: number;
   /** `--clientQps`: rate of Kubernetes writes (burst = its floor); undefined = unlimited. */
@@ -80,6 +82,8 @@ export interface MicControllerOptions {
 }
 
 const SYNC_KEY = 'sync';
+/** Default time in-flight ARM writes get to finish on stop. */
+const DEFAULT_STOP_GRACE_MS = 10_000;
 /** Default coalescing window of sync requests. */
 const DEFAULT_SYNC_BATCH_MS = 50;
 
@@ -99,6 +103,8 @@ export class MicController {
   #loops: Promise<void>[] = [];
   #stopResync: (() => void) | undefined;
   #running = false;
+  /** Aborts in-flight ARM calls when a stop's grace period is over. */
+  #inflight = new AbortController();
   /** Targets waiting out a retry delay: new demand must not cut the wait short. */
   readonly #retryAt = new Map<string, number>();
 
@@ -176,9 +182,20 @@ export class MicController {
     this.#stopResync?.();
     this.#syncQueue.shutDown();
     this.#targetQueue.shutDown();
-    await Promise.allSettled(this.#loops);
+    // In-flight ARM writes get `stopGraceMs` to finish; then they are abandoned (aborted). That is safe:
+    // ownership was recorded before the write, and the next leader reads the target before acting.
+    const loops = Promise.allSettled(this.#loops);
+    let timer: (() => void) | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = this.#o.clock.setTimer(resolve, this.#o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
+    });
+    await Promise.race([loops, grace]);
+    timer?.();
+    this.#inflight.abort(new Error('controller stopping'));
+    await loops;
     await this.#kubeWrites.onIdle();
     this.#loops = [];
+    this.#inflight = new AbortController();
   }
 
   /** Hooks the target worker calls back into (wired by the composition root). */
@@ -219,7 +236,7 @@ export class MicController {
       const key = await this.#targetQueue.get();
       if (key === undefined) return;
       try {
-        const result = await this.#o.worker.process(key);
+        const result = await this.#o.worker.process(key, this.#inflight.signal);
         this.#retryAt.delete(key);
         if (result.kind === 'again') {
           this.#targetQueue.forget(key);

@@ -44,7 +44,7 @@ export interface Harness {
   /** Every log line of every replica started here (for secret scans). */
   logLines: string[];
   apps: MicApp[];
-  startMic(overrides?: Partial<MicOptions> & { name?: string; cloud?: CloudProvider }): Promise<MicApp>;
+  startMic(overrides?: Partial<MicOptions> & { name?: string; cloud?: CloudProvider; stopGraceMs?: number }): Promise<MicApp>;
   addIdentity(name: string, opts?: { assignable?: boolean; namespace?: string; type?: number; create?: boolean; clientId?: string }): Promise<{ resourceId: string; clientId: string }>;
   addBinding(name: string, identity: string, selector: string, namespace?: string): Promise<void>;
   addPod(name: string, node: string, selector: string, namespace?: string, opts?: { readinessGate?: boolean }): Promise<void>;
@@ -89,7 +89,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     logLines,
     apps,
     async startMic(overrides = {}) {
-      const { name, cloud, ...opts } = overrides;
+      const { name, cloud, stopGraceMs, ...opts } = overrides;
       const identity = name ?? `mic-${replica++}`;
       const stream = new PassThrough();
       stream.on('data', (c: Buffer) => logLines.push(...c.toString().split('\n').filter(Boolean)));
@@ -113,6 +113,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
         kc,
         logger,
         serveProbes: false,
+        stopGraceMs,
       });
       apps.push(app);
       await app.start();

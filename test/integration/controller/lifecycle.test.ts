@@ -160,5 +160,23 @@ describe('controller lifecycle', () => {
     expect(cm.data?.['type-upgrade-status']).toMatch(/^\d+\.\d+\.\d+/);
     expect(h.logLines.some((l) => l.includes('Type upgrade completed'))).toBe(true);
   });
+
+  it('on shutdown abandons an ARM write still running after the grace period and releases the lease; the next leader finishes', async () => {
+    h = await startHarness({ lroLatencyMs: 8_000 });
+    const { resourceId } = await h.addIdentity('id');
+    await h.addBinding('b', 'id', 'sel');
+    const a = await h.startMic({ name: 'mic-a', stopGraceMs: 300 });
+    await waitFor(() => a.active, 'mic-a to lead');
+    await h.addPod('p1', NODE0, 'sel');
+    await waitFor(() => h!.azure.controls.auditLog().some((e) => e.method === 'PATCH'), 'the ARM write to start');
+    const stopped = a.stop().then(() => 'stopped');
+    const winner = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still running'), 5_000))]);
+    expect(winner).toBe('stopped');
+    expect(await leaseHolder(h)).not.toBe('mic-a');
+    const b = await h.startMic({ name: 'mic-b' });
+    await waitFor(() => b.active, 'mic-b to lead');
+    await h.waitForAssigned(1, 'the AAI Assigned by the next leader', 30_000);
+    expect(h.vmssIdentities()).toContain(resourceId.toLowerCase());
+  });
 });
 
