@@ -9,6 +9,7 @@ import { CustomObjectsApi, type CoreV1Api, type KubeConfig } from '@kubernetes/c
 import { CoreV1Api as CoreApi } from '@kubernetes/client-node';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../api/guards.js';
 import { GROUP, PLURALS, VERSION } from '../api/types.js';
+import { isNotFound } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Options of {@link runTypeUpgrade}. */
@@ -21,10 +22,6 @@ export interface TypeUpgradeOptions {
   logger: Logger;
 }
 
-function code(err: unknown): number | undefined {
-  return (err as { code?: number })?.code;
-}
-
 /** Runs the upgrade unless the marker key exists. Returns true when it ran. */
 export async function runTypeUpgrade(o: TypeUpgradeOptions): Promise<boolean> {
   const core: CoreV1Api = o.kc.makeApiClient(CoreApi);
@@ -33,7 +30,7 @@ export async function runTypeUpgrade(o: TypeUpgradeOptions): Promise<boolean> {
   try {
     cm = await core.readNamespacedConfigMap({ name: o.configMapName, namespace: o.namespace });
   } catch (err) {
-    if (code(err) !== 404) throw err;
+    if (!isNotFound(err)) throw err;
     cm = await core.createNamespacedConfigMap({ namespace: o.namespace, body: { metadata: { name: o.configMapName, namespace: o.namespace } } });
   }
   const done = cm.data?.[o.statusKey];

@@ -11,6 +11,7 @@
  * - Every error thrown is a classified {@link CloudError}. After a failed update the resource state
  *   is unknown (earlier chunks may have landed): callers should re-read before the next plan.
  */
+import { untilAborted } from '../util/abort.js';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { ComputeManagementClientOptionalParams, VirtualMachineScaleSetUpdate, VirtualMachineUpdate } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
@@ -221,7 +222,7 @@ export class AzureCloudProvider implements CloudProvider {
     const abortSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
     const started = this.#clock.now();
     try {
-      const result = await settleOnAbort(fn(abortSignal), abortSignal);
+      const result = await untilAborted(fn(abortSignal), abortSignal);
       this.#report({ op, outcome: 'success', durationMs: this.#clock.now() - started });
       return result;
     } catch (e) {
@@ -276,27 +277,4 @@ function countEntries(body: IdentityPatchBody, removals: boolean): number {
 
 function logFields(target: Target): Record<string, string> {
   return { [target.kind]: targetArmId(target) };
-}
-
-/**
- * Rejects as soon as `signal` aborts, even while the SDK's LRO poller sleeps between polls (its delay
- * does not watch the signal). The abandoned call settles later in the background and is ignored.
- */
-function settleOnAbort<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
-  call.catch(() => undefined); // an abandoned call must not surface as an unhandled rejection
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    call.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../observability/logger.js';
 import { Backoff, withJitter } from './backoff.js';
 import { apiErrorCode } from './client.js';
+import { untilAborted } from '../util/abort.js';
 
 /** What a `list` call returns (the shape of any Kubernetes list response). */
 export interface ListResult {
@@ -109,24 +110,6 @@ export function isWatchStatusError(e: unknown): e is WatchStatusError {
 /** A watch connection that stays open this long counts as healthy and resets the backoff. */
 const HEALTHY_WATCH_MS = 10_000;
 
-/** Settles like `promise`, or rejects with the signal's reason as soon as `signal` aborts. */
-function untilAborted<R>(promise: Promise<R>, signal: AbortSignal): Promise<R> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<R>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err as Error);
-      },
-    );
-  });
-}
 
 /** `namespace/name` for namespaced objects, `name` for cluster-scoped ones. */
 export function objectKey(namespace: string | undefined, name: string): string {

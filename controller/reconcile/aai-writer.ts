@@ -4,13 +4,9 @@
  * `Unassigned` + finalizer removal in one optimistic patch followed by DELETE.
  */
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import { isNotFound } from '../kube/client.js';
 import { AAI_FINALIZER, GROUP, PLURALS, VERSION, type AssignedIdentityState, type AzureAssignedIdentity } from '../api/types.js';
 
-/** HTTP status of a failed Kubernetes API call (client-node's ApiException has `.code`). */
-export function apiStatus(err: unknown): number | undefined {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
-}
 
 /** The writes the sync loop makes to AzureAssignedIdentities. */
 export interface AssignedIdentityWriter {
@@ -90,7 +86,7 @@ export class KubeAssignedIdentityWriter implements AssignedIdentityWriter {
       }
       if (!aai.metadata.deletionTimestamp) await this.#api.deleteNamespacedCustomObject(ref);
     } catch (err) {
-      if (apiStatus(err) !== 404) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
 }

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import { targetArmId, targetKey, type Target } from '../cloud/provider.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../kube/client.js';
 
 /** Label on every ownership ConfigMap. */
 export const OWNERSHIP_LABEL = 'aadpodidentity.k8s.io/ownership-record';
@@ -90,12 +91,6 @@ function targetFromRecord(cm: V1ConfigMap): Target | undefined {
   return { kind: d.kind, subscriptionId: d.subscriptionId, resourceGroup: d.resourceGroup, name: d.name };
 }
 
-function isConflict(err: unknown): boolean {
-  return (err as { code?: number })?.code === 409;
-}
-function isNotFound(err: unknown): boolean {
-  return (err as { code?: number })?.code === 404;
-}
 
 /** Ownership records stored as ConfigMaps (optimistic concurrency, merge on conflict). */
 export class ConfigMapOwnershipStore implements OwnershipStore {
@@ -186,7 +181,7 @@ export class ConfigMapOwnershipStore implements OwnershipStore {
         this.#records.set(key, { target: rec?.target ?? target, owned, resourceVersion: saved.metadata?.resourceVersion });
         return;
       } catch (err) {
-        if (attempt >= 4 || !(isConflict(err) || (isNotFound(err) && rec))) throw err;
+        if (attempt >= 4 || !(isConflict(err) || isAlreadyExists(err) || (isNotFound(err) && rec))) throw err;
         // Someone (a previous leader) wrote it meanwhile: re-read and apply our change on top.
         try {
           const cm = await this.#core.readNamespacedConfigMap({ name: ownershipConfigMapName(key), namespace: this.#namespace });
