@@ -146,11 +146,6 @@ export class InformerClusterState implements ClusterState {
     return this.#all().every((inf) => inf.hasSynced());
   }
 
-  /** True when every informer has synced and its watch is connected. */
-  healthy(): boolean {
-    return this.#all().every((inf) => inf.hasSynced() && inf.isWatching());
-  }
-
   /** Waits until every informer has listed once. */
   async waitForSync(signal?: AbortSignal): Promise<boolean> {
     const results = await Promise.all(this.#all().map((inf) => inf.waitForSync(signal)));

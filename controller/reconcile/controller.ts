@@ -133,11 +133,6 @@ export class MicController {
     return this.#lastPlan;
   }
 
-  /** Number of completed sync passes. */
-  get cycles(): number {
-    return this.#cycle;
-  }
-
   /**
    * Asks for a sync pass soon. Requests within `syncBatchMs` coalesce into one pass, so a burst of
    * informer events costs a few passes, not one per event. Safe to call from informer handlers.
