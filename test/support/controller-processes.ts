@@ -57,9 +57,9 @@ export interface ControllerEnv {
   /** Adds a VMSS with one Node per name (instance ids 0..n-1). */
   addVmss(name: string, nodes: string[]): Promise<void>;
   /** Adds an Azure identity plus an AzureIdentity and AzureIdentityBinding (selector = name) in `namespace`. */
-  addIdentity(name: string, namespace: string): Promise<{ resourceId: string }>;
-  /** Adds a pod on `node` labelled for `selector`. */
-  addPod(name: string, namespace: string, node: string, selector: string): Promise<void>;
+  addIdentity(name: string, namespace: string, opts?: { assignable?: boolean }): Promise<{ resourceId: string }>;
+  /** Adds a pod on `node` labelled for `selector` (optionally with the identity readiness gate). */
+  addPod(name: string, namespace: string, node: string, selector: string, opts?: { readinessGate?: boolean }): Promise<void>;
   /** Deletes a pod at once (`gracePeriodSeconds: 0`, as a kubelet would confirm). */
   deletePod(name: string, namespace: string): Promise<void>;
   /** User-assigned identities on a VMSS (lower-case resource IDs as ARM returns them). */
@@ -107,16 +107,17 @@ export async function startControllerEnv(o: ControllerEnvOptions): Promise<Contr
         await core.createNode({ body: { metadata: { name: node }, spec: { providerID: vmssInstanceProviderId(E2E_SUB, E2E_RG, name, String(i)) } } });
       }
     },
-    async addIdentity(name, namespace) {
+    async addIdentity(name, namespace, io = {}) {
       const clientId = `c1d00000-0000-0000-0000-${Buffer.from(name).toString('hex').slice(0, 12).padEnd(12, '0')}`;
-      const resourceId = azure.controls.addIdentity(E2E_SUB, E2E_RG, name, { clientId, assignable: true });
+      const resourceId = azure.controls.addIdentity(E2E_SUB, E2E_RG, name, { clientId, assignable: io.assignable ?? true });
       const create = (plural: string, body: object) => custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, body });
       await create(PLURALS.AzureIdentity, { apiVersion: `${GROUP}/${VERSION}`, kind: 'AzureIdentity', metadata: { name, namespace }, spec: { type: 0, resourceID: resourceId, clientID: clientId } });
       await create(PLURALS.AzureIdentityBinding, { apiVersion: `${GROUP}/${VERSION}`, kind: 'AzureIdentityBinding', metadata: { name: `${name}-binding`, namespace }, spec: { azureIdentity: name, selector: name } });
       return { resourceId };
     },
-    async addPod(name, namespace, node, selector) {
-      await core.createNamespacedPod({ namespace, body: { metadata: { name, namespace, labels: { aadpodidbinding: selector } }, spec: { nodeName: node, containers: [{ name: 'app', image: 'busybox' }] } } });
+    async addPod(name, namespace, node, selector, po = {}) {
+      const gate = po.readinessGate ? { readinessGates: [{ conditionType: 'aadpodidentity.k8s.io/identity-ready' }] } : {};
+      await core.createNamespacedPod({ namespace, body: { metadata: { name, namespace, labels: { aadpodidbinding: selector } }, spec: { nodeName: node, containers: [{ name: 'app', image: 'busybox' }], ...gate } } });
     },
     async deletePod(name, namespace) {
       await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
