@@ -36,10 +36,11 @@ export default {
       ...base,
       displayName: 'emulator',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/envtest/'],
+      // test/envtest/ needs a real server, except its pure helpers' tests.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/envtest/(?!support-logic\\.test\\.ts$)'],
     },
     ...(haveAssets
-      ? [{ ...base, displayName: 'kube-apiserver', testMatch: KUBE_TIER, testPathIgnorePatterns: ['/node_modules/', '/emulator-[^/]*\\.test\\.ts$'], setupFiles: ['<rootDir>/test/support/envtest-project-setup.ts'] }]
+      ? [{ ...base, displayName: 'kube-apiserver', testMatch: KUBE_TIER, testPathIgnorePatterns: ['/node_modules/', '/emulator-[^/]*\\.test\\.ts$', '/support-logic\\.test\\.ts$'], setupFiles: ['<rootDir>/test/support/envtest-project-setup.ts'] }]
       : []),
   ],
 };
