@@ -1,8 +1,9 @@
 /**
  * RBAC for real: the controller process runs as its ServiceAccount (a token-file user with the
  * ServiceAccount's name and groups) against a real kube-apiserver that enforces RBAC, under exactly
- * the ClusterRole/Role/bindings that config/base renders (`kubectl kustomize`) and that the Helm
- * chart renders (test/support/helm-lite.ts, default values). A recording proxy on loopback sees
+ * the ClusterRole/Role/bindings that config/base renders (`kubectl kustomize`, with the optional
+ * readiness-gate component when the tree has one) and that the Helm chart renders
+ * (test/support/helm-lite.ts, default values with the readiness gate enabled). A recording proxy on loopback sees
  * every API call; the scenario drives every code path that needs a permission (assign, readiness
  * gate, repeated Warning Events, binding edit, pause ConfigMap, unassign, a VMSS that vanishes).
  *
@@ -13,7 +14,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -53,15 +56,29 @@ const UNUSED_BY_DESIGN: Record<string, string> = {
   'aadpodidentity.k8s.io/azurepodidentityexceptions update': 'type upgrade rewrites only objects with legacy (pre-1.6) fields, which structural CRDs prune on write',
 };
 
-/** The RBAC objects of config/base as `kubectl kustomize` renders them. */
+/** The optional kustomize component that grants what the identity readiness gate needs, when the tree has it. */
+const READINESS_COMPONENT = path.join(REPO_ROOT, 'config/components/readiness-gate');
+
+/**
+ * The RBAC objects of config/base as `kubectl kustomize` renders them, with every optional feature
+ * component (today: the readiness gate) so the scenario may use every feature.
+ */
 function kustomizeRbac(): Obj[] {
-  const text = execFileSync('kubectl', ['kustomize', path.join(REPO_ROOT, 'config/base')], { encoding: 'utf8' });
+  let dir = path.join(REPO_ROOT, 'config/base');
+  if (existsSync(READINESS_COMPONENT)) {
+    dir = mkdtempSync(path.join(tmpdir(), 'rbac-kustomize-'));
+    writeFileSync(path.join(dir, 'kustomization.yaml'), YAML.stringify({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization',
+      resources: [path.relative(dir, path.join(REPO_ROOT, 'config/base'))], components: [path.relative(dir, READINESS_COMPONENT)],
+    }));
+  }
+  const text = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
   return YAML.parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) => o && /^(Cluster)?Role(Binding)?$/.test(o.kind));
 }
 
-/** The RBAC objects of the Helm chart with default values (release `mic` in namespace `mic-helm`). */
+/** The RBAC objects of the Helm chart (release `mic` in namespace `mic-helm`), default values plus every optional feature on. */
 function helmRbac(): Obj[] {
-  return renderChart(path.join(REPO_ROOT, 'config/helm/aad-pod-identity-mic'), ['clusterrole.yaml', 'clusterrolebinding.yaml', 'role.yaml', 'rolebinding.yaml'], { name: 'mic', namespace: 'mic-helm' }) as Obj[];
+  return renderChart(path.join(REPO_ROOT, 'config/helm/aad-pod-identity-mic'), ['clusterrole.yaml', 'clusterrolebinding.yaml', 'role.yaml', 'rolebinding.yaml'], { name: 'mic', namespace: 'mic-helm' }, { readinessGate: { enabled: true } }) as Obj[];
 }
 
 interface Variant {
@@ -162,18 +179,22 @@ describe.each(variants.map((v, i) => [v.name, v, i] as const))('controller as th
     await mic.addIdentity(id, appNs);
     await mic.addIdentity(refusedId, appNs, { assignable: false });
     await mic.startReplica(`mic-rbac-${index}`, { namespace: v.sa.namespace, leaseName: 'aad-pod-identity-mic' });
-    await mic.addPod('gated', appNs, node(0), id, { readinessGate: true });
+    // The readiness gate only where the roles grant what it needs (an opt-in feature on some trees).
+    const gate = allowingGrants(grants, { verb: 'patch', group: '', resource: 'pods/status', namespace: appNs, name: 'gated' }).length > 0;
+    await mic.addPod('gated', appNs, node(0), id, { readinessGate: gate });
     await mic.addPod('refused', appNs, node(1), refusedId);
     const gatedAssigned = async (): Promise<boolean> => (await mic.assigned(appNs)).some((a) => a.spec.pod === 'gated' && a.status?.status === 'Assigned');
     await waitFor(gatedAssigned, 'gated pod Assigned', 30_000, 100);
-    await waitFor(async () => {
-      const pod = await core.readNamespacedPodStatus({ namespace: appNs, name: 'gated' });
-      return pod.status?.conditions?.some((c) => c.type === 'aadpodidentity.k8s.io/identity-ready' && c.status === 'True');
-    }, 'readiness condition True on the gated pod', 30_000, 100);
+    if (gate) {
+      await waitFor(async () => {
+        const pod = await core.readNamespacedPodStatus({ namespace: appNs, name: 'gated' });
+        return pod.status?.conditions?.some((c) => c.type === 'aadpodidentity.k8s.io/identity-ready' && c.status === 'True');
+      }, 'readiness condition True on the gated pod', 30_000, 100);
+    }
     // The same pod again: its "binding applied"/"binding removed" Events repeat and are aggregated (patch).
     await mic.deletePod('gated', appNs);
     await waitFor(async () => !(await mic.assigned(appNs)).some((a) => a.spec.pod === 'gated'), 'gated pod unassigned', 30_000, 100);
-    await mic.addPod('gated', appNs, node(0), id, { readinessGate: true });
+    await mic.addPod('gated', appNs, node(0), id, { readinessGate: gate });
     await waitFor(gatedAssigned, 'gated pod Assigned again', 30_000, 100);
     await waitFor(async () => (await core.listNamespacedEvent({ namespace: appNs })).items.some((e) => (e.count ?? 1) >= 2), 'a repeated (patched) Event', 30_000, 200);
     // A binding edit: its resourceVersion changes, so the AAI embedding it is rewritten (update).
