@@ -1,7 +1,8 @@
 /**
  * Shell commands shown in the docs: every logical line of the fenced ```sh blocks of README.md and
- * docs/*.md (continuations joined, comments dropped), and the indented `kubectl`/`helm`/`curl`
- * lines of the Helm chart's NOTES.txt. test/e2e/doc-commands.test.ts runs them or lists why not.
+ * docs/*.md (continuations joined, comments dropped), inline code spans that start with a command
+ * (`kubectl`, `helm`, `curl`, `make`) between `<!-- BEGIN COMMANDS -->` and `<!-- END COMMANDS -->`,
+ * and the indented `kubectl`/`helm`/`curl` lines of the Helm chart's NOTES.txt. test/e2e/doc-commands.test.ts runs them or lists why not.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +46,18 @@ export function commandsInMarkdown(text: string): string[] {
   return out;
 }
 
+/** Inline code spans that are commands, inside `<!-- BEGIN COMMANDS -->` regions of a Markdown text. */
+export function inlineCommandsInMarkdown(text: string): string[] {
+  const out: string[] = [];
+  for (const region of text.matchAll(/<!-- BEGIN COMMANDS -->([\s\S]*?)<!-- END COMMANDS -->/gu)) {
+    for (const span of (region[1] ?? '').matchAll(/`([^`]+)`/gu)) {
+      const command = (span[1] ?? '').replace(/\s+/gu, ' ').trim();
+      if (/^(kubectl|helm|curl|make)\s/u.test(command)) out.push(command);
+    }
+  }
+  return out;
+}
+
 /** Command lines of a NOTES.txt (indented lines starting with kubectl, helm or curl). */
 export function commandsInNotes(text: string): string[] {
   return text
@@ -57,7 +70,10 @@ export function commandsInNotes(text: string): string[] {
 export function documentedCommands(root: string): DocCommand[] {
   const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
   const out: DocCommand[] = [];
-  for (const file of files) for (const command of commandsInMarkdown(readFileSync(join(root, file), 'utf8'))) out.push({ file, command });
+  for (const file of files) {
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const command of [...commandsInMarkdown(text), ...inlineCommandsInMarkdown(text)]) out.push({ file, command });
+  }
   const notes = 'config/helm/aad-pod-identity-mic/templates/NOTES.txt';
   for (const command of commandsInNotes(readFileSync(join(root, notes), 'utf8'))) out.push({ file: notes, command });
   return out;

@@ -39,6 +39,9 @@ const NOT_RUN: Readonly<Record<string, string>> = {
   'az role assignment create --role "Virtual Machine Contributor" --assignee "$MIC_CLIENT_ID" --scope "/subscriptions/$SUB/resourceGroups/$NODE_RG"': AZURE,
   'az role assignment create --role "Managed Identity Operator" --assignee "$MIC_CLIENT_ID" --scope "$IDENTITY_RESOURCE_ID"': AZURE,
   'kubectl create namespace aad-pod-identity': PROTOBUF,
+  'kubectl -n aad-pod-identity create configmap aad-pod-identity-mic-pause --from-literal=reason=upgrade': PROTOBUF,
+  'kubectl apply -k config/base': 'the kube emulator serves no apps/v1 Deployments or policy/v1 PodDisruptionBudgets',
+  'kubectl describe azureidentitybinding <name>': 'contains a placeholder (<name>) the reader fills in',
   'kubectl -n aad-pod-identity create secret generic mic-azure-config --from-file=azure.json': PROTOBUF,
   'cd config/overlays/secret-config': 'needs the kustomize binary for the next command (kustomize edit), which the test machine does not have',
   'kustomize edit set image aad-pod-identity-mic-ts=myregistry.azurecr.io/aad-pod-identity-mic-ts:0.1.0': 'needs the kustomize binary, which the test machine does not have',
@@ -52,6 +55,8 @@ const NOT_RUN: Readonly<Record<string, string>> = {
   'kubectl -n <old namespace> scale deployment mic --replicas=0': PLACEHOLDER,
   'kubectl -n <old namespace> wait --for=delete pod -l component=mic --timeout=120s': PLACEHOLDER,
   'kubectl -n aad-pod-identity scale deployment mic --replicas=0': 'the kube emulator serves no apps/v1 Deployments',
+  'kubectl -n {{ .Release.Namespace }} port-forward "pod/$(kubectl -n {{ include "mic.leaseNamespace" . }} get lease {{ .Values.mic.leaderElection.name }} -o jsonpath=\'{.spec.holderIdentity}\')" {{ .Values.mic.probePort }} {{ .Values.mic.prometheusPort }}': NO_PODS,
+  'curl -s localhost:{{ .Values.mic.probePort }}/healthz': NO_PODS,
   'kubectl apply -f config/monitoring/service.yaml -f config/monitoring/servicemonitor.yaml -f config/monitoring/prometheusrule.yaml': 'needs the Prometheus Operator CRDs (monitoring.coreos.com)',
 };
 
@@ -63,6 +68,10 @@ const RUN: readonly string[] = [
   'kubectl get azureassignedidentities -A',
   'kubectl -n aad-pod-identity get pods -l app=mic,component=mic',
   'kubectl -n aad-pod-identity get lease aad-pod-identity-mic -o jsonpath=\'{.spec.holderIdentity}{"\\n"}\'',
+  'kubectl -n aad-pod-identity get lease aad-pod-identity-mic -o yaml',
+  'kubectl get events -A --field-selector type=Warning',
+  'kubectl describe azureidentitybindings -A',
+  'kubectl -n aad-pod-identity delete configmap aad-pod-identity-mic-pause',
   'kubectl -n aad-pod-identity wait --for=delete pod -l app=mic,component=mic --timeout=120s',
   "LEADER=$(kubectl -n aad-pod-identity get lease aad-pod-identity-mic -o jsonpath='{.spec.holderIdentity}')",
   'kubectl get azureassignedidentities -A -o jsonpath=\'{range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\\n"}{end}\' | while read -r ns name; do kubectl -n "$ns" patch azureassignedidentity "$name" --type=merge -p \'{"metadata":{"finalizers":null}}\'; done',
@@ -74,7 +83,7 @@ const NOTES_RUN: Readonly<Record<string, string>> = {
     "kubectl -n aad-pod-identity get lease aad-pod-identity-mic -o jsonpath='{.spec.holderIdentity}'",
 };
 
-/** Objects the commands above expect: MIC's namespace and a lease held by a MIC pod. */
+/** Objects the commands above expect: MIC's namespace, a lease held by a MIC pod, the pause switch, an assignment. */
 const SETUP: readonly object[] = [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'aad-pod-identity' } },
   {
@@ -83,6 +92,7 @@ const SETUP: readonly object[] = [
     metadata: { name: 'aad-pod-identity-mic', namespace: 'aad-pod-identity' },
     spec: { holderIdentity: 'mic-5d9c7b-abcde', leaseDurationSeconds: 15 },
   },
+  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aad-pod-identity-mic-pause', namespace: 'aad-pod-identity' }, data: { reason: 'upgrade' } },
   {
     apiVersion: 'aadpodidentity.k8s.io/v1',
     kind: 'AzureAssignedIdentity',
