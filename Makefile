@@ -7,7 +7,7 @@ JEST := NODE_EXTRA_CA_CERTS=$(CURDIR)/hack/emulators/azure/testdata/test-ca.pem 
 STATE_DIR ?= $(CURDIR)/.state
 IMAGE ?= aad-pod-identity-mic-ts:dev
 
-.PHONY: all deps build typecheck lint test unit conformance integration demo emulators bench chaos chaos-figures image clean
+.PHONY: all deps build typecheck lint test unit conformance integration demo emulators bench chaos chaos-figures image clean docs
 
 all: build
 
@@ -57,6 +57,10 @@ chaos: build
 ## Failover and stale-state recovery figures.
 chaos-figures: build
 	NODE_EXTRA_CA_CERTS=$(CURDIR)/hack/emulators/azure/testdata/test-ca.pem node dist/hack/chaos/chaos.js --figures $(ARGS)
+
+## Regenerates the tables in README.md and docs/*.md from the code (flags, metrics, Events, RBAC, alerts).
+docs: build
+	node dist/hack/docs/generate.js
 
 image:
 	docker build -t $(IMAGE) .
