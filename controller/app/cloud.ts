@@ -10,7 +10,8 @@ import { redactClientId, type CloudConfig } from '../config/cloud-config.js';
 import { CloudConfigWatcher } from '../config/cloud-config-watcher.js';
 import { AzureCloudProvider, type AzureCloudProviderOptions } from '../cloud/azure-provider.js';
 import { createCredential, type CredentialConfig, type SwappableCredential } from '../cloud/credential.js';
-import { ArmRateLimiter } from '../cloud/throttle.js';
+import type { Target } from '../cloud/provider.js';
+import { ArmRateLimiter, type ArmRateLimiterOptions, type CallKind, type Reservation } from '../cloud/throttle.js';
 import type { Logger } from '../observability/logger.js';
 import { recordArmCall, type MicMetrics } from '../observability/metrics.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -78,21 +79,75 @@ export function logAuthMode(logger: Logger, config: CloudConfig, env: NodeJS.Pro
   }
 }
 
-/** The production cloud provider for a cloud configuration. */
+/**
+ * The rate limiter with `aadpodidentity_mic_throttle_wait_seconds`: every refusal (client-side
+ * budget or an open Retry-After gate, `source="client"`) and every Retry-After ARM sends
+ * (`source="arm"`) is observed with the wait it imposes.
+ */
+export class MeteredArmRateLimiter extends ArmRateLimiter {
+  readonly #metrics: MicMetrics;
+
+  constructor(options: ArmRateLimiterOptions & { metrics: MicMetrics }) {
+    super(options);
+    this.#metrics = options.metrics;
+  }
+
+  override reserve(target: Target, kind: CallKind): Reservation {
+    const reservation = super.reserve(target, kind);
+    if (!reservation.ok) this.#metrics.throttleWait.observe({ source: 'client' }, reservation.waitMs / 1000);
+    return reservation;
+  }
+
+  override noteRetryAfter(target: Target, ms: number, kind: CallKind = 'write'): void {
+    if (ms > 0) this.#metrics.throttleWait.observe({ source: 'arm' }, ms / 1000);
+    super.noteRetryAfter(target, ms, kind);
+  }
+
+  override noteSubscriptionRetryAfter(subscriptionId: string, ms: number): void {
+    if (ms > 0) this.#metrics.throttleWait.observe({ source: 'arm' }, ms / 1000);
+    super.noteSubscriptionRetryAfter(subscriptionId, ms);
+  }
+}
+
+/** The Azure provider with `aadpodidentity_mic_arm_writes_inflight`: identity updates in flight. */
+export class MeteredAzureCloudProvider extends AzureCloudProvider {
+  readonly #metrics: MicMetrics;
+
+  constructor(options: AzureCloudProviderOptions & { metrics: MicMetrics }) {
+    super(options);
+    this.#metrics = options.metrics;
+  }
+
+  override async updateIdentities(...args: Parameters<AzureCloudProvider['updateIdentities']>): ReturnType<AzureCloudProvider['updateIdentities']> {
+    this.#metrics.armWritesInflight.inc();
+    try {
+      return await super.updateIdentities(...args);
+    } finally {
+      this.#metrics.armWritesInflight.dec();
+    }
+  }
+}
+
+/** The production cloud provider for a cloud configuration (metered when `metrics` is given). */
 export function createAzureCloudProvider(config: CloudConfig, o: AzureCloudProviderFactoryOptions): AzureCloudProvider {
-  return new AzureCloudProvider({
+  const clock = o.clock ?? systemClock;
+  const metrics = o.metrics;
+  const options: AzureCloudProviderOptions = {
     credential: o.credential ?? createCloudCredential(config, o.userAgent),
     resourceManagerEndpoint: config.resourceManagerEndpoint,
     tokenAudience: config.tokenAudience,
     userAgent: o.userAgent,
     updateIntervalInMs: o.updateIntervalInMs,
     updateTimeoutMs: o.updateTimeoutMs,
-    rateLimiter: new ArmRateLimiter({ clock: o.clock ?? systemClock, timeScale: o.timeScale }),
+    rateLimiter: metrics
+      ? new MeteredArmRateLimiter({ clock, timeScale: o.timeScale, metrics })
+      : new ArmRateLimiter({ clock, timeScale: o.timeScale }),
     additionalPolicies: o.additionalPolicies,
     clock: o.clock,
     logger: o.logger,
-    onCall: o.metrics ? (call) => recordArmCall(o.metrics!, call) : undefined,
-  });
+    onCall: metrics ? (call) => recordArmCall(metrics, call) : undefined,
+  };
+  return metrics ? new MeteredAzureCloudProvider({ ...options, metrics }) : new AzureCloudProvider(options);
 }
 
 /** Settings a running MIC reads only at startup: a change is logged as needing a restart. */
