@@ -198,6 +198,7 @@ export function watchCloudConfigCredential(o: CloudConfigReloadOptions): CloudCo
       }
     },
     onError: (err) => o.logger.warn('Cloud config changed but cannot be loaded; keeping the current credential', { cloudconfig: path, err }),
+    onWatchFailed: (err) => o.logger.warn('Cannot watch the cloud config directory; re-reading it periodically instead', { cloudconfig: path, err }),
   });
   watcher.start();
   return watcher;

@@ -24,6 +24,11 @@ export interface CloudConfigWatcherOptions {
   onReload: (config: CloudConfig) => void;
   /** Called when the changed file cannot be read or parsed (once per distinct content). Must not throw. */
   onError: (err: ConfigError) => void;
+  /**
+   * Called when the directory cannot be watched (e.g. the inotify watch limit is reached); the
+   * periodic re-read still picks changes up. Must not throw.
+   */
+  onWatchFailed?: (err: unknown) => void;
   /** Quiet period after the last event before the file is read (default 250 ms). */
   debounceMs?: number;
   /** Re-read period that backs up missed filesystem events (default 60 s; 0 disables). */
@@ -50,8 +55,16 @@ export class CloudConfigWatcher {
   /** Starts watching; the file's current content is the baseline (no reload for it). */
   start(): void {
     this.#lastText = this.#readText();
-    this.#watcher = watch(dirname(this.#o.path), { persistent: false }, () => this.#schedule());
-    this.#watcher.on('error', () => this.#schedule());
+    try {
+      this.#watcher = watch(dirname(this.#o.path), { persistent: false }, () => this.#schedule());
+      this.#watcher.on('error', (err) => {
+        this.#watcher?.close();
+        this.#watcher = undefined;
+        this.#o.onWatchFailed?.(err);
+      });
+    } catch (err) {
+      this.#o.onWatchFailed?.(err);
+    }
     this.#schedulePoll();
   }
 
