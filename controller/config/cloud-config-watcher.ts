@@ -3,8 +3,10 @@
  * that `az aks update-credentials` (a new service principal secret written to the file) takes effect
  * without a restart.
  *
- * The file's directory is watched, not only the file: a Kubernetes Secret or ConfigMap volume
- * replaces its content by swapping the `..data` symlink, which a watch on the old file never sees.
+ * The file's directory is watched as well as the file: a Kubernetes Secret or ConfigMap volume
+ * replaces its content by swapping the `..data` symlink, which a watch on the old file never sees,
+ * while a file bind-mounted from the host (AKS's `/etc/kubernetes/azure.json`) reports its writes
+ * only to a watch on the file itself.
  * Every event re-reads the file after a short quiet period; unchanged content is ignored, so bursts
  * of events (and the periodic re-read that backs up missed events) cost one read each.
  */
@@ -41,6 +43,8 @@ export class CloudConfigWatcher {
   readonly #o: CloudConfigWatcherOptions;
   readonly #clock: Clock;
   #watcher: FSWatcher | undefined;
+  /** Watch on the file's current inode (re-armed after each change, as the file may be replaced). */
+  #fileWatcher: FSWatcher | undefined;
   #cancelDebounce: (() => void) | undefined;
   #cancelPoll: (() => void) | undefined;
   /** The file content last acted on (parsed or reported as bad). */
@@ -65,6 +69,7 @@ export class CloudConfigWatcher {
     } catch (err) {
       this.#o.onWatchFailed?.(err);
     }
+    this.#watchFile();
     this.#schedulePoll();
   }
 
@@ -72,6 +77,7 @@ export class CloudConfigWatcher {
   close(): void {
     this.#closed = true;
     this.#watcher?.close();
+    this.#fileWatcher?.close();
     this.#cancelDebounce?.();
     this.#cancelPoll?.();
   }
@@ -82,6 +88,7 @@ export class CloudConfigWatcher {
     const text = this.#readText();
     if (text === undefined || text === this.#lastText) return;
     this.#lastText = text;
+    this.#watchFile();
     let config: CloudConfig;
     try {
       config = loadCloudConfig(this.#o.path, this.#o.env);
@@ -98,6 +105,19 @@ export class CloudConfigWatcher {
       return readFileSync(this.#o.path, 'utf8');
     } catch {
       return undefined;
+    }
+  }
+
+  /** (Re-)watches the file itself; best effort, the directory watch and the re-read back it up. */
+  #watchFile(): void {
+    this.#fileWatcher?.close();
+    this.#fileWatcher = undefined;
+    try {
+      const watcher = watch(this.#o.path, { persistent: false }, () => this.#schedule());
+      watcher.on('error', () => watcher.close());
+      this.#fileWatcher = watcher;
+    } catch {
+      // Mid-swap or unsupported: the directory watch and the periodic re-read still apply.
     }
   }
 
