@@ -3,7 +3,8 @@
  * flags and configuration (exit 2 with one clear line on bad input), logger, metrics, the Azure
  * provider, one MicApp replica, and graceful shutdown on SIGTERM/SIGINT.
  */
-import { createAzureCloudProvider } from './cloud.js';
+import { createAzureCloudProvider, createCloudCredential, logAuthMode, watchCloudConfigCredential } from './cloud.js';
+import { SwappableCredential } from '../cloud/credential.js';
 import { MicApp } from './mic-app.js';
 import { MIC_BUILD, MIC_VERSION } from './version.js';
 import { clusterIdentityClientId, loadCloudConfig, redactCloudConfig } from '../config/cloud-config.js';
@@ -72,9 +73,13 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
 
   const scale = o.armTimeScale && o.armTimeScale > 0 ? o.armTimeScale : 1;
   const metrics = createMetrics();
+  logAuthMode(logger, cloudConfig, o.env);
+  const credential = new SwappableCredential(createCloudCredential(cloudConfig, ua));
+  const configWatcher = watchCloudConfigCredential({ config: cloudConfig, env: o.env, credential, logger, userAgent: ua });
   const cloud = createAzureCloudProvider(cloudConfig, {
     logger,
     metrics,
+    credential,
     userAgent: ua,
     updateTimeoutMs: options.armWriteTimeoutMs,
     updateIntervalInMs: Math.max(10, Math.round(options.armPollIntervalMs / scale)),
@@ -85,6 +90,7 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
     if (stopping) return;
     stopping = true;
     logger.info('Shutting down', { reason: why });
+    configWatcher?.close();
     const timer = setTimeout(() => process.exit(code), 60_000);
     timer.unref();
     app.stop().then(

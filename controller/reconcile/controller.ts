@@ -6,7 +6,7 @@
 import PQueue from 'p-queue';
 import type { AzureAssignedIdentity } from '../api/types.js';
 import { WorkQueue } from '../kube/workqueue.js';
-import type { MicMetrics } from '../observability/metrics.js';
+import { workQueueMetrics, type MicMetrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { AssignedIdentityWriter } from './aai-writer.js';
@@ -117,14 +117,14 @@ export class MicController {
   }
 
   #newSyncQueue(): WorkQueue {
-    return new WorkQueue({ clock: this.#o.clock, rateLimit: { baseDelayMs: 200, maxDelayMs: 30_000 } });
+    return new WorkQueue({ clock: this.#o.clock, rateLimit: { baseDelayMs: 200, maxDelayMs: 30_000 }, metrics: workQueueMetrics(this.#o.metrics, 'sync') });
   }
 
   #newTargetQueue(): WorkQueue {
     return new WorkQueue({
       clock: this.#o.clock,
       rateLimit: { baseDelayMs: 1_000, maxDelayMs: 300_000 },
-      metrics: { onDepth: (n) => this.#o.metrics?.queueDepth.set(n) },
+      metrics: workQueueMetrics(this.#o.metrics, 'targets', (n) => this.#o.metrics?.queueDepth.set(n)),
     });
   }
 
