@@ -335,6 +335,43 @@ describe('Helm objects match the kustomize base', () => {
   });
 });
 
+describe('Helm admission policy', () => {
+  const text = templates.get('admission-policy.yaml') ?? '';
+  const helmObjects = parseAllDocuments(stripTemplate(text)).map((d) => d.toJS() as K8sObject).filter((o) => o && o.kind);
+  const kustomizeObjects = [
+    ...objectsOf('policy/azureidentity-resourceid-policy.yaml'),
+    ...objectsOf('policy/azureidentitybinding-selector-policy.yaml'),
+  ];
+
+  it('is off by default and wraps the whole file', () => {
+    expect(at(values, 'admissionPolicy')).toEqual({ enabled: false, validationActions: ['Deny'] });
+    expect(text.startsWith('{{- if .Values.admissionPolicy.enabled }}\n')).toBe(true);
+    expect(text.trimEnd().endsWith('{{- end }}')).toBe(true);
+  });
+
+  it('ships the policies of config/policy unchanged except names, labels and actions', () => {
+    const specOf = (o: K8sObject): unknown => {
+      const spec = structuredClone(o.spec) as Record<string, unknown>;
+      delete spec.matchConditions;
+      delete spec.policyName;
+      delete spec.validationActions;
+      return { kind: o.kind, spec };
+    };
+    expect(helmObjects.map(specOf)).toEqual(kustomizeObjects.map(specOf));
+    expect(helmObjects.map((o) => o.metadata?.name)).toEqual(kustomizeObjects.map((o) => o.metadata?.name?.replace(/^aad-pod-identity-/, 'x-')));
+  });
+
+  it("exempts exactly the chart's ServiceAccount in the release namespace", () => {
+    const exemptions = text.split('\n').filter((l) => l.includes('request.userInfo.username'));
+    expect(exemptions).toHaveLength(2);
+    for (const line of exemptions) {
+      expect(line.trim()).toBe(`request.userInfo.username != 'system:serviceaccount:{{ .Release.Namespace }}:{{ include "mic.serviceAccountName" . }}'`);
+    }
+    expect(templates.get('serviceaccount.yaml')).toContain('name: {{ include "mic.serviceAccountName" . }}');
+    expect(templates.get('deployment.yaml')).toContain('serviceAccountName: {{ include "mic.serviceAccountName" . }}');
+  });
+});
+
 /** True when a `helm` binary runs. */
 function helmAvailable(): boolean {
   try {

@@ -297,27 +297,14 @@ describe('admission policies', () => {
     expect(bound.sort()).toEqual([...policies].sort());
   });
 
-  it('never blocks MIC itself', () => {
+  it('exempts exactly the MIC ServiceAccount of config/base, nothing else', () => {
+    const sa = only(base(), 'ServiceAccount');
+    const username = `system:serviceaccount:${sa.metadata?.namespace}:${sa.metadata?.name}`;
     for (const policy of objects.filter((o) => o.kind === 'ValidatingAdmissionPolicy')) {
-      const conditions = at(policy, 'spec.matchConditions') as { expression: string }[];
-      expect(conditions.map((c) => c.expression).join(' ')).toContain(':aad-pod-identity-mic');
+      expect(at(policy, 'spec.matchConditions')).toEqual([{ name: 'not-mic-service-account', expression: `request.userInfo.username != '${username}'` }]);
     }
   });
-
-  it('uses a resource-ID pattern that accepts good IDs and rejects bad ones', () => {
-    const policy = only(objects, 'ValidatingAdmissionPolicy', 'aad-pod-identity-azureidentity-resourceid');
-    const expression = (at(policy, 'spec.validations.0.expression') as string) ?? '';
-    const match = /matches\(r'\(\?i\)(.+?)'\)/.exec(expression);
-    expect(match).not.toBeNull();
-    const re = new RegExp(match?.[1] ?? 'x', 'i');
-    expect(re.test('/subscriptions/0000/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1')).toBe(true);
-    expect(re.test('/subscriptions/0000/resourceGroups/RG/providers/microsoft.managedidentity/userassignedidentities/ID')).toBe(true);
-    expect(re.test('')).toBe(false);
-    expect(re.test('/subscriptions//resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id')).toBe(false);
-    expect(re.test('/subscriptions/s/resourcegroups/rg/providers/Microsoft.Compute/virtualMachines/vm')).toBe(false);
-    expect(re.test('/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id/extra')).toBe(false);
-    expect(expression).toContain('object.spec.type != 0');
-  });
+  // The resource-ID check itself: admission-resource-id.test.ts.
 });
 
 /** `kubectl kustomize` when a kubectl with kustomize >= v4 is on PATH, else undefined. */
