@@ -26,6 +26,14 @@ export interface RunMicOptions {
   armTimeScale?: number;
 }
 
+/**
+ * After SIGTERM/SIGINT the process exits on its own after this long even if the graceful stop has
+ * not finished (in-flight ARM writes get 10 s, then the lease is released). It must stay below the
+ * pod's terminationGracePeriodSeconds (60 s in config/ and the Helm chart; a test checks the margin),
+ * so MIC exits with its own code and last log line instead of being SIGKILLed.
+ */
+export const HARD_EXIT_AFTER_MS = 30_000;
+
 function fail(message: string, code: number): never {
   process.stderr.write(`mic: ${message}\n`);
   process.exit(code);
@@ -91,7 +99,7 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
     stopping = true;
     logger.info('Shutting down', { reason: why });
     configWatcher?.close();
-    const timer = setTimeout(() => process.exit(code), 60_000);
+    const timer = setTimeout(() => process.exit(code), HARD_EXIT_AFTER_MS);
     timer.unref();
     app.stop().then(
       () => process.exit(code),

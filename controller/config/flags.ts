@@ -179,7 +179,7 @@ const MAX_INT = Number.MAX_SAFE_INTEGER;
 
 /** Every flag MIC accepts, in usage order (`--help` and `--version` are handled separately). */
 export const FLAGS: readonly FlagSpec[] = [
-  stringFlag('kubeconfig', 'kubeconfig', 'Path to the kubeconfig file. Empty means the in-cluster configuration'),
+  stringFlag('kubeconfig', 'kubeconfig', 'Path to the kubeconfig file. Empty means the in-cluster configuration (KUBERNETES_SERVICE_HOST/_PORT, always https with the service-account CA and token)'),
   stringFlag('cloudconfig', 'cloudconfig', 'Path to `azure.json`. Empty means the cloud configuration is read from environment variables (docs/configuration.md). Manifests usually pass `/etc/kubernetes/azure.json`'),
   boolFlag('forceNamespaced', 'forceNamespaced', 'Namespaced mode: a pod only matches bindings and identities in its own namespace, and AzureAssignedIdentities are created in the identity\'s namespace instead of `default`. Env `FORCENAMESPACED=true` also turns it on'),
   durationFlag('syncRetryDuration', 'syncRetryDurationMs', 'Period of the full resync. Must be > 0', 'positive'),

@@ -79,15 +79,15 @@ function loadInCluster(kc: KubeConfig, host: string, port: string | undefined, s
   if (!fs.existsSync(tokenFile)) {
     throw new KubeConfigError(`in-cluster mode: service-account token ${tokenFile} not found`);
   }
+  // Always https with the service-account CA, whatever the port: a token is never sent in clear text.
   const effectivePort = port || '443';
-  const scheme = ['80', '8080', '8001'].includes(effectivePort) ? 'http' : 'https';
   const serverHost = net.isIPv6(host) ? `[${host}]` : host;
   const namespaceFile = path.join(saDir, 'namespace');
   const namespace = fs.existsSync(namespaceFile) ? fs.readFileSync(namespaceFile, 'utf8').trim() : undefined;
   kc.loadFromOptions({
     clusters: [{
       name: 'inCluster',
-      server: `${scheme}://${serverHost}:${effectivePort}`,
+      server: `https://${serverHost}:${effectivePort}`,
       ...(fs.existsSync(caFile) ? { caFile } : {}),
       skipTLSVerify: false,
     }],
