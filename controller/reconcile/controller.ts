@@ -79,7 +79,7 @@ export interface MicControllerOptions {
   podConditions?: PodConditionWriter;
   /** Explains held-back identities in readiness conditions. */
   quarantine?: Quarantine;
-  /** Identity validation (issue 15): called once per sync pass with the desired assignments; must not throw or block. */
+  /** Identity validation (issue 15): called once per sync pass with the desired assignments; never throws, waits only briefly (bounded). */
   identityScreen?: { screen(assignments: Iterable<DesiredAssignment>): Promise<void> };
 }
 
