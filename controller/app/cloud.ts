@@ -9,7 +9,9 @@ import { hasWorkloadIdentityEnv, selectAuthMode } from '../config/auth-mode.js';
 import { redactClientId, type CloudConfig } from '../config/cloud-config.js';
 import { CloudConfigWatcher } from '../config/cloud-config-watcher.js';
 import { AzureCloudProvider, type AzureCloudProviderOptions } from '../cloud/azure-provider.js';
+import { routeAzureSdkLogs } from '../cloud/azure-sdk-logging.js';
 import { createCredential, type CredentialConfig, type SwappableCredential } from '../cloud/credential.js';
+import { armIdentityReader, type IdentityReader } from '../cloud/identity-validator.js';
 import type { Target } from '../cloud/provider.js';
 import { ArmRateLimiter, type ArmRateLimiterOptions, type CallKind, type Reservation } from '../cloud/throttle.js';
 import type { Logger } from '../observability/logger.js';
@@ -130,6 +132,7 @@ export class MeteredAzureCloudProvider extends AzureCloudProvider {
 
 /** The production cloud provider for a cloud configuration (metered when `metrics` is given). */
 export function createAzureCloudProvider(config: CloudConfig, o: AzureCloudProviderFactoryOptions): AzureCloudProvider {
+  routeAzureSdkLogs(o.logger);
   const clock = o.clock ?? systemClock;
   const metrics = o.metrics;
   const options: AzureCloudProviderOptions = {
@@ -202,4 +205,17 @@ export function watchCloudConfigCredential(o: CloudConfigReloadOptions): CloudCo
   });
   watcher.start();
   return watcher;
+}
+
+/**
+ * Reads user-assigned identities through `@azure/arm-msi` for identity validation (same cloud; the
+ * ARM clients' credential when given, so a reloaded azure.json applies to it too).
+ */
+export function createIdentityReader(config: CloudConfig, o: { userAgent?: string; credential?: TokenCredential } = {}): IdentityReader {
+  return armIdentityReader({
+    credential: o.credential ?? createCloudCredential(config, o.userAgent),
+    resourceManagerEndpoint: config.resourceManagerEndpoint,
+    tokenAudience: config.tokenAudience,
+    userAgent: o.userAgent,
+  });
 }

@@ -3,7 +3,7 @@
  * flags and configuration (exit 2 with one clear line on bad input), logger, metrics, the Azure
  * provider, one MicApp replica, and graceful shutdown on SIGTERM/SIGINT.
  */
-import { createAzureCloudProvider, createCloudCredential, logAuthMode, watchCloudConfigCredential } from './cloud.js';
+import { createAzureCloudProvider, createCloudCredential, createIdentityReader, logAuthMode, watchCloudConfigCredential } from './cloud.js';
 import { SwappableCredential } from '../cloud/credential.js';
 import { MicApp } from './mic-app.js';
 import { MIC_BUILD, MIC_VERSION } from './version.js';
@@ -115,6 +115,7 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
     resourceGroup: cloudConfig.resourceGroup,
     clusterIdentityClientId: clusterIdentityClientId(cloudConfig),
     cloud,
+    identityReader: createIdentityReader(cloudConfig, { userAgent: ua, credential }),
     kc,
     logger,
     metrics,

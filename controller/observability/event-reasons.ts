@@ -142,11 +142,21 @@ export const REASONS = {
   identityNotFound: {
     reason: 'IdentityNotFound',
     type: 'Warning',
-    on: 'Pod',
+    on: 'Pod and AzureIdentity',
     origin: 'project',
     surfaces: ['event', 'condition'],
-    meaning: 'The `spec.resourceID` of the AzureIdentity does not exist (deleted, mistyped, or in another subscription). The identity is quarantined with backoff; the others keep flowing.',
-    fix: 'Fix `spec.resourceID`, or recreate the identity. A recreated identity gets a **new client ID**: update `spec.clientID` too.',
+    meaning:
+      "The `spec.resourceID` of the AzureIdentity does not exist: deleted, mistyped (also its resource group: ARM's `ResourceGroupNotFound` for an identity's group is this, not \"VMSS gone\"), or in another subscription. MIC reads each identity (`userAssignedIdentities.get`) before its first write and rechecks a missing one with backoff; ARM rejecting it (`FailedIdentityOperation` … not found, or 404) counts too. That identity alone is held back (quarantined); every other identity keeps flowing.",
+    fix: 'Fix `spec.resourceID`, or recreate the identity. A recreated identity gets a **new client ID**: update `spec.clientID` too. It is picked up at the next recheck (≤ 10 min).',
+  },
+  identityClientIdMismatch: {
+    reason: 'IdentityClientIDMismatch',
+    type: 'Warning',
+    on: 'Pod and AzureIdentity',
+    origin: 'project',
+    surfaces: ['event'],
+    meaning: "The `clientId` Azure reports for `spec.resourceID` differs from the AzureIdentity's `spec.clientID`. The identity is assigned, but NMI's token requests for the pod would fail.",
+    fix: 'Set `spec.clientID` to the client ID shown by `az identity show --ids <resourceID> --query clientId`.',
   },
   identityInvalid: {
     reason: 'IdentityInvalid',

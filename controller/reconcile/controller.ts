@@ -79,6 +79,8 @@ export interface MicControllerOptions {
   podConditions?: PodConditionWriter;
   /** Explains held-back identities in readiness conditions. */
   quarantine?: Quarantine;
+  /** Identity validation (issue 15): called once per sync pass with the desired assignments; never throws, waits only briefly (bounded). */
+  identityScreen?: { screen(assignments: Iterable<DesiredAssignment>): Promise<void> };
 }
 
 const SYNC_KEY = 'sync';
@@ -267,6 +269,7 @@ export class MicController {
     for (const key of p.desired.desired.keys()) if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, now);
     for (const key of this.#firstSeen.keys()) if (!p.desired.desired.has(key)) this.#firstSeen.delete(key);
 
+    await this.#o.identityScreen?.screen(p.desired.desired.values());
     const demand = new Map<string, TargetDemand>();
     for (const tp of p.targets.values()) demand.set(tp.key, { target: tp.target, desired: tp.desired, adoptable: tp.adoptable });
     for (const key of this.#o.worker.setDemand(demand)) this.requestTarget(key);
