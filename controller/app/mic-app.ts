@@ -6,7 +6,8 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client
 import type { MicOptions } from '../config/options.js';
 import type { CloudProvider } from '../cloud/provider.js';
 import { EventRecorder } from '../kube/event-recorder.js';
-import { LeaderElector, type StopReason } from '../kube/leader-election.js';
+import { LeaderElector, type LockPermissionDenial, type StopReason } from '../kube/leader-election.js';
+import { PermissionReporter } from '../kube/permissions.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type MicMetrics } from '../observability/metrics.js';
 import { startObservabilityServers, type HealthState, type ObservabilityServers } from '../observability/probes.js';
@@ -56,6 +57,8 @@ export class MicApp {
   readonly events: EventRecorder;
   readonly pause: PauseSwitch;
   readonly metrics: MicMetrics;
+  /** RBAC permissions refused so far (degraded features), shown on /readyz. */
+  readonly permissions: PermissionReporter;
   #o: MicAppOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -151,6 +154,14 @@ export class MicApp {
       },
     });
     const d = opts.leaderElectionDurationMs;
+    this.permissions = new PermissionReporter({
+      logger: o.logger,
+      events: this.events,
+      // The leader lock object (before its first read, a reference by name).
+      eventTarget: () =>
+        this.elector.lockStatus().active.map((l) => l.eventTarget()).find((t) => t !== undefined) ??
+        { apiVersion: 'v1', kind: 'Endpoints', name: opts.leaderElectionName, namespace: opts.leaderElectionNamespace },
+    });
     this.elector = new LeaderElector({
       kc: o.kc,
       namespace: opts.leaderElectionNamespace,
@@ -166,7 +177,10 @@ export class MicApp {
       onStartedLeading: (signal) => this.#startLeading(signal),
       onStoppedLeading: (reason) => void this.#stopLeading(reason),
       onNewLeader: (identity) => o.logger.info('Observed leader', { leader: identity }),
+      onPermissionDenied: (denial) => this.#lockDenied(denial),
+      events: this.events,
     });
+    this.metrics.leaderElectionMasterStatus.set({ name: opts.leaderElectionName }, 0);
   }
 
   /** True while this replica leads and its controller runs. */
@@ -209,7 +223,23 @@ export class MicApp {
           }))
         : [],
       shuttingDown: this.#shuttingDown,
+      missingPermissions: this.permissions.summary(),
+      electionBlocked: this.elector.lockStatus().active.length === 0 ? 'RBAC refuses every leader lock (Endpoints and Lease)' : undefined,
     };
+  }
+
+  #lockDenied(denial: LockPermissionDenial): void {
+    const opts = this.#o.options;
+    this.permissions.report({
+      verb: denial.verb,
+      resource: denial.lock.resource,
+      namespace: opts.leaderElectionNamespace,
+      consequence: denial.noLockLeft
+        ? 'no leader lock is usable: this replica cannot lead (grant endpoints get/create/update)'
+        : denial.lock.kind === 'Lease'
+          ? 'leading through the Endpoints lock alone (as upstream MIC); a controller that only uses the Lease is not excluded'
+          : 'leading through the Lease alone: an upstream MIC (Endpoints lock) running next to this one is NOT excluded',
+    });
   }
 
   /** Graceful stop: finish or safely abandon in-flight work, release the lease, close everything. */
@@ -235,6 +265,8 @@ export class MicApp {
   async #startLeading(signal: AbortSignal): Promise<void> {
     this.#leading = true;
     this.#o.metrics?.isLeader.set(1);
+    this.metrics.leaderElectionMasterStatus.set({ name: this.#o.options.leaderElectionName }, 1);
+    this.metrics.leaderTransitions.inc();
     this.#log.info('Became leader', { identity: this.elector.identity });
     const opts = this.#o.options;
     if (opts.enableTypeUpgrade && !opts.dryRun) {
@@ -263,6 +295,7 @@ export class MicApp {
   async #stopLeading(reason: StopReason): Promise<void> {
     this.#leading = false;
     this.#o.metrics?.isLeader.set(0);
+    this.metrics.leaderElectionMasterStatus.set({ name: this.#o.options.leaderElectionName }, 0);
     this.#log.warn('Stopped leading', { reason });
     await this.controller.stop();
     this.#syncLoopRunning = false;

@@ -104,6 +104,10 @@ export interface MicMetrics {
   readonly paused: Gauge;
   /** Kubernetes Events emitted by type and reason. */
   readonly eventsEmitted: Counter<'type' | 'reason'>;
+  /** client-go's `leader_election_master_status{name}`: 1 while this process leads the named election. */
+  readonly leaderElectionMasterStatus: Gauge<'name'>;
+  /** Times this process became leader (sum over replicas for a "leadership flapping" alert). */
+  readonly leaderTransitions: Counter;
 }
 
 /** Options of {@link createMetrics}. */
@@ -195,6 +199,8 @@ export function createMetrics(registry: Registry = new Registry(), options: Crea
     informerSynced: gauge(own('informer_synced'), '1 when the informer has synced and is watching, else 0', ['resource']),
     paused: gauge(own('paused'), '1 while ARM writes are paused by the pause switch, else 0'),
     eventsEmitted: counter(own('events_emitted_total'), 'Kubernetes Events emitted by type and reason', ['type', 'reason']),
+    leaderElectionMasterStatus: gauge('leader_election_master_status', 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. \'name\' is the string used to identify the lease.', ['name']),
+    leaderTransitions: counter(own('leader_transitions_total'), 'Number of times this process became leader'),
   };
 
   // Gauges that have a meaningful zero are exported from the start.

@@ -34,6 +34,8 @@ const EXPECTED: Record<string, [string, string[]]> = {
   aadpodidentity_mic_informer_synced: ['gauge', ['resource']],
   aadpodidentity_mic_paused: ['gauge', []],
   aadpodidentity_mic_events_emitted_total: ['counter', ['type', 'reason']],
+  aadpodidentity_mic_leader_transitions_total: ['counter', []],
+  leader_election_master_status: ['gauge', ['name']],
 };
 
 async function metricJson(registry: Registry, name: string) {
