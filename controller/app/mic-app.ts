@@ -7,7 +7,9 @@ import type { MicOptions } from '../config/options.js';
 import type { CloudProvider } from '../cloud/provider.js';
 import { EventRecorder } from '../kube/event-recorder.js';
 import { LeaderElector, type LockPermissionDenial, type StopReason } from '../kube/leader-election.js';
-import { PermissionReporter } from '../kube/permissions.js';
+import { PermissionReporter, skipWhenForbidden } from '../kube/permissions.js';
+import { isForbidden } from '../kube/client.js';
+import type { PodConditionWriter } from '../reconcile/controller.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type MicMetrics } from '../observability/metrics.js';
 import { startObservabilityServers, type HealthState, type ObservabilityServers } from '../observability/probes.js';
@@ -17,6 +19,7 @@ import { MicController } from '../reconcile/controller.js';
 import { KubePodConditionWriter } from '../reconcile/pod-conditions.js';
 import { ConfigMapOwnershipStore } from '../reconcile/ownership.js';
 import { Quarantine } from '../reconcile/quarantine.js';
+import { resolveNodeTarget } from '../reconcile/targets.js';
 import { TargetWorker } from '../reconcile/target-worker.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { PauseSwitch } from './pause.js';
@@ -77,6 +80,14 @@ export class MicApp {
     const core = o.kc.makeApiClient(CoreV1Api);
     this.ownership = new ConfigMapOwnershipStore(core, opts.micPodNamespace);
     this.events = new EventRecorder({ kc: o.kc, clock: this.#clock, logger: o.logger, instance: opts.leaderElectionInstance });
+    this.permissions = new PermissionReporter({
+      logger: o.logger,
+      events: this.events,
+      // The leader lock object (before its first read, a reference by name).
+      eventTarget: () =>
+        this.elector.lockStatus().active.map((l) => l.eventTarget()).find((t) => t !== undefined) ??
+        { apiVersion: 'v1', kind: 'Endpoints', name: opts.leaderElectionName, namespace: opts.leaderElectionNamespace },
+    });
     const quarantine = new Quarantine({ clock: this.#clock });
     const immutable = new Set([...opts.immutableUserMsis, o.clusterIdentityClientId].filter(Boolean).map((s) => s.toLowerCase()));
     // The worker, informers and pause switch call back into the controller, which is built after them.
@@ -136,7 +147,7 @@ export class MicApp {
       stopGraceMs: o.stopGraceMs,
       resyncIntervalMs: opts.syncRetryDurationMs,
       dryRun: opts.dryRun,
-      podConditions: new KubePodConditionWriter(core),
+      podConditions: this.#guardedPodConditions(new KubePodConditionWriter(core)),
       quarantine,
     });
     late.controller = controller;
@@ -147,6 +158,7 @@ export class MicApp {
       name: opts.pauseConfigMap,
       clock: this.#clock,
       logger: o.logger,
+      onPermissionMissing: (p) => this.permissions.report(p),
       onChange: (paused) => {
         o.metrics?.paused.set(paused ? 1 : 0);
         if (!paused) late.controller?.requestSync();
@@ -154,14 +166,6 @@ export class MicApp {
       },
     });
     const d = opts.leaderElectionDurationMs;
-    this.permissions = new PermissionReporter({
-      logger: o.logger,
-      events: this.events,
-      // The leader lock object (before its first read, a reference by name).
-      eventTarget: () =>
-        this.elector.lockStatus().active.map((l) => l.eventTarget()).find((t) => t !== undefined) ??
-        { apiVersion: 'v1', kind: 'Endpoints', name: opts.leaderElectionName, namespace: opts.leaderElectionNamespace },
-    });
     this.elector = new LeaderElector({
       kc: o.kc,
       namespace: opts.leaderElectionNamespace,
@@ -228,6 +232,17 @@ export class MicApp {
     };
   }
 
+  /** Readiness-gate conditions need `patch pods/status` (not in upstream's RBAC): skipped when refused. */
+  #guardedPodConditions(writer: PodConditionWriter): PodConditionWriter {
+    const setCondition = skipWhenForbidden((pod: Parameters<PodConditionWriter['setCondition']>[0], r: Parameters<PodConditionWriter['setCondition']>[1]) => writer.setCondition(pod, r), this.permissions, {
+      verb: 'patch',
+      resource: 'pods/status',
+      namespace: '',
+      consequence: 'the identity readiness condition is not written; pods with the readiness gate stay not ready (grant it or remove the gate)',
+    }, isForbidden);
+    return { setCondition };
+  }
+
   #lockDenied(denial: LockPermissionDenial): void {
     const opts = this.#o.options;
     this.permissions.report({
@@ -286,10 +301,34 @@ export class MicApp {
     }
     const synced = await this.state.waitForSync(signal);
     if (!synced || signal.aborted) return;
+    if (this.ownership.listForbidden) await this.#loadOwnershipByName(signal);
+    if (signal.aborted) return;
     this.worker.reset();
     this.controller.start();
     this.#syncLoopRunning = true;
     this.#log.info('Sync loop started');
+  }
+
+  /** Upstream's RBAC has no ConfigMap list: read the records of every target the nodes show, by name. */
+  async #loadOwnershipByName(signal: AbortSignal): Promise<void> {
+    const opts = this.#o.options;
+    this.permissions.report({
+      verb: 'list',
+      resource: 'configmaps',
+      namespace: opts.micPodNamespace,
+      consequence: 'ownership records are read by name for the VMs/VMSSs of current nodes; records of targets without nodes are not garbage-collected',
+    });
+    const defaults = { subscriptionId: this.#o.subscriptionId, resourceGroup: this.#o.resourceGroup };
+    const targets = this.state.nodes.list().map((n) => resolveNodeTarget(n.name, n, defaults)).flatMap((r) => (r.ok ? [r.target] : []));
+    while (!signal.aborted) {
+      try {
+        await this.ownership.loadByName(targets);
+        return;
+      } catch (err) {
+        this.#log.error('Failed to read ownership records by name; retrying', { err });
+        await this.#clock.sleep(2000, signal).catch(() => undefined);
+      }
+    }
   }
 
   async #stopLeading(reason: StopReason): Promise<void> {

@@ -69,3 +69,26 @@ export class PermissionReporter {
     return [...this.#missing.keys()];
   }
 }
+
+/**
+ * Wraps a write that needs `permission`: the first 403 is reported through `reporter`, and from then
+ * on the wrapper does nothing (the feature is off until restart) instead of failing on every call.
+ */
+export function skipWhenForbidden<A extends unknown[]>(
+  write: (...args: A) => Promise<void>,
+  reporter: PermissionReporter,
+  permission: MissingPermission,
+  isForbidden: (e: unknown) => boolean,
+): (...args: A) => Promise<void> {
+  let refused = false;
+  return async (...args: A) => {
+    if (refused) return;
+    try {
+      await write(...args);
+    } catch (err) {
+      if (!isForbidden(err)) throw err;
+      refused = true;
+      reporter.report(permission);
+    }
+  };
+}
