@@ -21,8 +21,8 @@ import { defaultMicOptions } from '../../controller/config/options.js';
 import { createNullLogger } from '../../controller/observability/logger.js';
 import { Prng } from '../chaos/prng.js';
 import { emulatorCloudConfig } from '../emulators/azure/cloud-config.js';
-import { startAzureEmulator, vmssInstanceProviderId, type AzureEmulator } from '../emulators/azure/index.js';
-import { startKubeEmulator, type KubeEmulator } from '../emulators/kube/index.js';
+import { startAzureEmulator, vmssInstanceProviderId } from '../emulators/azure/index.js';
+import { startKubeEmulator } from '../emulators/kube/index.js';
 import { UpstreamMicActor } from './upstream-mic.js';
 import { concurrentWriterViolations, KubeWriteTap, recordingCloud, WriteLog, writerRuns } from './write-log.js';
 

@@ -50,7 +50,6 @@ export class UpstreamMicActor {
   readonly #custom: CustomObjectsApi;
   readonly #writer: KubeAssignedIdentityWriter;
   #loop: Promise<void> | undefined;
-  #leading: AbortSignal | undefined;
   cycles = 0;
   errors = 0;
 
@@ -74,7 +73,6 @@ export class UpstreamMicActor {
       onStartedLeading: (signal) => {
         termStart = Date.now();
         o.onTerm?.(termStart, undefined);
-        this.#leading = signal;
         this.#loop = this.#run(signal);
       },
       onStoppedLeading: () => o.onTerm?.(termStart, Date.now()),
