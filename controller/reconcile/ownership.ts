@@ -124,8 +124,13 @@ export class ConfigMapOwnershipStore implements OwnershipStore {
     for (const cm of list.items) {
       const target = targetFromRecord(cm);
       if (!target) continue;
-      this.#records.set(targetKey(target), { target, owned: parseOwned(cm), resourceVersion: cm.metadata?.resourceVersion });
+      this.#records.set(targetKey(target), this.#fromConfigMap(cm, target));
     }
+  }
+
+  /** The in-memory record of a stored ConfigMap (one conversion for list and by-name reads). */
+  #fromConfigMap(cm: V1ConfigMap, target: Target): { target: Target; owned: Set<string>; resourceVersion?: string } {
+    return { target, owned: parseOwned(cm), resourceVersion: cm.metadata?.resourceVersion };
   }
 
   /**
@@ -138,7 +143,7 @@ export class ConfigMapOwnershipStore implements OwnershipStore {
       if (this.#records.has(key)) continue;
       try {
         const cm = await this.#core.readNamespacedConfigMap({ name: ownershipConfigMapName(key), namespace: this.#namespace });
-        this.#records.set(key, { target: targetFromRecord(cm) ?? target, owned: parseOwned(cm), resourceVersion: cm.metadata?.resourceVersion });
+        this.#records.set(key, this.#fromConfigMap(cm, targetFromRecord(cm) ?? target));
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }

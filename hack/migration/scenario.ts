@@ -7,7 +7,8 @@
  * - at most one actor leads at any sampled moment (every 10 ms);
  * - never two leaders writing at once: the AzureAssignedIdentity / ownership / ARM writes of
  *   different actors never overlap in time or interleave without a new leadership term in between
- *   (from the per-actor taps in front of the kube API and ARM);
+ *   (from the per-actor taps in front of the kube API and ARM, cross-checked against the kube
+ *   emulator's request log and the Azure emulator's audit: no write the taps did not attribute);
  * - no identity lost or leaked at the end: the scale set holds exactly the identities live pods need
  *   plus the pre-existing (kubelet) identity, which nobody ever removed;
  * - every live pod has its AzureAssignedIdentity `Assigned` at the end, and no other AAI exists.
@@ -79,6 +80,10 @@ export interface MigrationResult {
   /** Max number of actors leading at the same sampled moment (must be 1). */
   maxSimultaneousLeaders: number;
   convergeMs: number;
+  /** Lower-cased ARM ID of the identity first used during the rollback (added by upstream, never seen by this MIC before). */
+  lateIdentityId: string;
+  /** Writes as the servers logged them: AzureAssignedIdentity writes (kube) and identity PATCHes (ARM). */
+  serverWrites: { aai: number; armPatches: number };
   violations: string[];
 }
 
@@ -218,11 +223,13 @@ export async function runMigration(o: MigrationOptions = {}): Promise<MigrationR
             livePods.add(name);
             podsCreated++;
           } else {
-            const names = [...livePods];
-            const name = names[prng.int(names.length)]!;
-            await core.deleteNamespacedPod({ name, namespace: 'default' });
-            livePods.delete(name);
-            podsDeleted++;
+            const names = [...livePods].filter((n) => n !== 'late-0');
+            const name = names[prng.int(names.length)];
+            if (name !== undefined) {
+              await core.deleteNamespacedPod({ name, namespace: 'default' });
+              livePods.delete(name);
+              podsDeleted++;
+            }
           }
         } catch (err) {
           violations.push(`churn request failed: ${(err as Error).message}`);
@@ -258,7 +265,6 @@ export async function runMigration(o: MigrationOptions = {}): Promise<MigrationR
     log('stage 4: rollback to upstream');
     t0 = Date.now();
     up = [await startUpstream('upstream-c')];
-    selectors = identityIds.length;
     await surge();
     await stop(mics[1]!);
     up.push(await startUpstream('upstream-d'));
@@ -266,6 +272,13 @@ export async function runMigration(o: MigrationOptions = {}): Promise<MigrationR
     await stop(mics[0]!);
     await waitForLeaderOfKind('upstream', 'after the rollback');
     const rollbackHandover = Date.now() - t0;
+    // The late identity: first used while upstream leads, so upstream adds it and this MIC has never
+    // seen it. One pod keeps it in use across the roll-forward; its pods are retired at the end.
+    selectors = identityIds.length;
+    const lateSelector = `sel-${initialIdentities}`;
+    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'late-0', namespace: 'default', labels: { aadpodidbinding: lateSelector } }, spec: { nodeName: nodes[0], containers: [{ name: 'app', image: 'busybox' }] } } });
+    livePods.add('late-0');
+    podsCreated++;
     await dwell();
     stages.push({ name: 'rollback', leader: leader()?.name, handoverMs: rollbackHandover });
     // 5. Forward again.
@@ -338,6 +351,16 @@ export async function runMigration(o: MigrationOptions = {}): Promise<MigrationR
     // full lease has passed, and overlap with another actor's writes is still checked exactly.
     const widened = terms.map((t) => ({ ...t, start: t.start - 20, end: t.end + leaseMs / 4 }));
     violations.push(...concurrentWriterViolations(writes.writes, widened));
+    // Cross-checks against the servers' own logs: nothing wrote that the taps did not attribute.
+    const aaiPath = /\/azureassignedidentities(\/|$)/;
+    const serverAaiWrites = kube.controls.requestLog().filter((r) => r.verb !== 'get' && r.verb !== 'list' && r.verb !== 'watch' && aaiPath.test(r.path)).length;
+    const tappedAaiWrites = writes.writes.filter((w) => w.plane === 'kube' && aaiPath.test(w.what)).length;
+    if (serverAaiWrites !== tappedAaiWrites) violations.push(`the API server logged ${serverAaiWrites} AzureAssignedIdentity writes, the taps attributed ${tappedAaiWrites}`);
+    const armWindows = writes.writes.filter((w) => w.plane === 'arm');
+    const armPatches = azure.controls.auditLog().filter((e) => e.kind === 'write' && e.method === 'PATCH');
+    for (const entry of armPatches) {
+      if (!armWindows.some((w) => entry.at >= w.start - 5 && entry.at <= w.end + 5)) violations.push(`ARM PATCH ${entry.path} at ${new Date(entry.at).toISOString()} was sent by no recorded writer`);
+    }
     const writesByActor: Record<string, number> = {};
     for (const w of writes.writes) writesByActor[w.actor] = (writesByActor[w.actor] ?? 0) + 1;
     for (const a of [...actors]) await stop(a);
@@ -350,6 +373,8 @@ export async function runMigration(o: MigrationOptions = {}): Promise<MigrationR
       writerRuns: writerRuns(writes.writes).length,
       maxSimultaneousLeaders: maxLeaders,
       convergeMs,
+      serverWrites: { aai: serverAaiWrites, armPatches: armPatches.length },
+      lateIdentityId: identityIds[initialIdentities]!,
       violations,
     };
   } finally {
@@ -367,6 +392,7 @@ export function formatMigration(r: MigrationResult): string[] {
     ...r.stages.map((s) => `| ${s.name} | ${s.leader ?? '—'} | ${s.handoverMs === undefined ? '—' : `${(s.handoverMs / 1000).toFixed(1)} s`} |`),
     '',
     `Pods created ${r.podsCreated}, deleted ${r.podsDeleted}, live at the end ${r.livePodsAtEnd}; converged ${(r.convergeMs / 1000).toFixed(1)} s after churn stopped.`,
+    `Server-logged writes: ${r.serverWrites.aai} AzureAssignedIdentity writes, ${r.serverWrites.armPatches} ARM identity PATCHes, all attributed.`,
     `Attributed writes (kube + ARM) by actor: ${Object.entries(r.writesByActor).map(([a, n]) => `${a} ${n}`).join(', ')}; ${r.writerRuns} writer runs.`,
     `Most actors leading at one sampled moment: ${r.maxSimultaneousLeaders}. Violations: ${r.violations.length}.`,
     ...r.violations.map((v) => `- ${v}`),
