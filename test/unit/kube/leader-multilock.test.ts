@@ -238,3 +238,24 @@ describe('LeaderElector with Endpoints + Lease', () => {
     await a.elector.stop();
   });
 });
+
+describe('EndpointsLock', () => {
+  it('keeps the Endpoints object\'s other annotations and subsets when it writes the record', async () => {
+    const clock = new FakeClock();
+    const store = new Store();
+    store.objects.set('Endpoints', {
+      apiVersion: 'v1', kind: 'Endpoints',
+      metadata: { name: 'aad-pod-identity-mic', namespace: 'default', resourceVersion: '0', annotations: { team: 'identity' } },
+      subsets: [{ addresses: [{ ip: '10.0.0.1' }] }],
+    });
+    const a = replica(store, clock, 'a', 'endpoints');
+    a.elector.start();
+    await flushMicrotasks();
+    expect(a.elector.isLeader()).toBe(true);
+    const ep = store.objects.get('Endpoints') as V1Endpoints;
+    expect(ep.metadata?.annotations?.team).toBe('identity');
+    expect(ep.subsets).toEqual([{ addresses: [{ ip: '10.0.0.1' }] }]);
+    expect(store.endpointsRecord()).toMatchObject({ holderIdentity: 'a' });
+    await a.elector.stop();
+  });
+});
