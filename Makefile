@@ -7,7 +7,7 @@ JEST := NODE_EXTRA_CA_CERTS=$(CURDIR)/hack/emulators/azure/testdata/test-ca.pem 
 STATE_DIR ?= $(CURDIR)/.state
 IMAGE ?= aad-pod-identity-mic-ts:dev
 
-.PHONY: all deps lock build typecheck lint test unit conformance integration demo emulators bench chaos chaos-figures image clean docs
+.PHONY: all deps lock build typecheck lint test unit conformance integration demo emulators bench chaos chaos-figures migration image clean docs
 
 all: build
 
@@ -61,6 +61,10 @@ bench: build
 
 chaos: build
 	NODE_EXTRA_CA_CERTS=$(CURDIR)/hack/emulators/azure/testdata/test-ca.pem node dist/hack/chaos/chaos.js $(ARGS)
+
+## Migration and rollback between upstream MIC and this one, with pod churn (test/reliability runs `--short`).
+migration: build
+	NODE_EXTRA_CA_CERTS=$(CURDIR)/hack/emulators/azure/testdata/test-ca.pem node dist/hack/migration/main.js $(ARGS)
 
 ## Failover and stale-state recovery figures.
 chaos-figures: build

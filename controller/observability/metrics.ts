@@ -129,6 +129,10 @@ export interface MicMetrics {
   // ---- client-go conventions (workqueue_*) ----
   /** The work queues' series; feed them through {@link workQueueMetrics}. */
   readonly workqueue: WorkQueueSeries;
+  /** client-go's `leader_election_master_status{name}`: 1 while this process leads the named election. */
+  readonly leaderElectionMasterStatus: Gauge<'name'>;
+  /** Times this process became leader (sum over replicas for a "leadership flapping" alert). */
+  readonly leaderTransitions: Counter;
 }
 
 /** Options of {@link createMetrics}. */
@@ -222,6 +226,8 @@ export function createMetrics(registry: Registry = new Registry(), options: Crea
     paused: gauge(own('paused'), '1 while ARM writes are paused by the pause switch, else 0'),
     eventsEmitted: counter(own('events_emitted_total'), 'Kubernetes Events emitted by type and reason', ['type', 'reason']),
     workqueue: createWorkQueueSeries(registers),
+    leaderElectionMasterStatus: gauge('leader_election_master_status', 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. \'name\' is the string used to identify the lease.', ['name']),
+    leaderTransitions: counter(own('leader_transitions_total'), 'Number of times this process became leader'),
   };
 
   // Gauges that have a meaningful zero are exported from the start.

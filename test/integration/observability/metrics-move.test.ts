@@ -57,6 +57,8 @@ describe('controller metrics', () => {
   it('leadership and informers', async () => {
     await until('leader', async () => (await at('aadpodidentity_mic_is_leader')) === 1);
     expect(await at('aadpodidentity_mic_new_leader_election_count')).toBeGreaterThanOrEqual(1);
+    expect(await at('aadpodidentity_mic_leader_transitions_total')).toBeGreaterThanOrEqual(1);
+    expect(await at('leader_election_master_status', { name: 'aad-pod-identity-mic' })).toBe(1);
     await until('informers synced', async () => (await at('aadpodidentity_mic_informer_synced', { resource: 'pods' })) === 1);
   });
 

@@ -22,7 +22,7 @@ function tsFiles(dir: string): string[] {
 /** A reason-shaped string: `PascalCase` or upstream's lower-case phrases (`binding apply error`). */
 const REASON_SHAPE = /^(?:[A-Z][a-z]+(?:[A-Z][a-z]*)+|[A-Z][a-z]+|[a-z]+(?: [a-z]+)+)$/u;
 
-/** Reason literals in TypeScript source: record/#event arguments, `reason: '...'`, `...Reasons = { k: '...' }`. */
+/** Reason literals in TypeScript source: record/#event arguments, `reason: '...'`, `...Reasons = { k: '...' }`, `X_REASON = '...'` constants. */
 function reasonLiterals(source: string): string[] {
   const found = new Set<string>();
   for (const m of source.matchAll(/['"](?:Normal|Warning)['"]\s*,\s*['"]([^'"]+)['"]/gu)) found.add(m[1] ?? '');
@@ -30,6 +30,7 @@ function reasonLiterals(source: string): string[] {
   for (const m of source.matchAll(/\breason\??\s*:\s*((?:['"][^'"]+['"]\s*\|\s*)+['"][^'"]+['"])/gu)) {
     for (const v of (m[1] ?? '').matchAll(/['"]([^'"]+)['"]/gu)) if (REASON_SHAPE.test(v[1] ?? '')) found.add(v[1] ?? '');
   }
+  for (const m of source.matchAll(/\b[A-Z_]*REASON\s*=\s*['"]([^'"]+)['"]/gu)) found.add(m[1] ?? '');
   for (const block of source.matchAll(/\b\w*Reasons\s*=\s*\{([^}]*)\}/gu)) {
     for (const v of (block[1] ?? '').matchAll(/:\s*['"]([^'"]+)['"]/gu)) found.add(v[1] ?? '');
   }

@@ -39,6 +39,8 @@ const ASSERTED_IN: Readonly<Record<string, string>> = {
   aadpodidentity_mic_oldest_created_age_seconds: MOVE_TEST,
   aadpodidentity_mic_paused: MOVE_TEST,
   aadpodidentity_mic_quarantined_identities: MOVE_TEST,
+  aadpodidentity_mic_leader_transitions_total: MOVE_TEST,
+  leader_election_master_status: MOVE_TEST,
   aadpodidentity_mic_arm_writes_inflight: ARM_METRICS_TEST,
   aadpodidentity_mic_throttle_wait_seconds: ARM_METRICS_TEST,
   workqueue_adds_total: WORKQUEUE_TEST,
