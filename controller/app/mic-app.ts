@@ -5,8 +5,13 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { MicOptions } from '../config/options.js';
 import type { CloudProvider } from '../cloud/provider.js';
+import { IdentityScreen } from '../cloud/identity-screen.js';
+import { IdentityValidator, type IdentityReader } from '../cloud/identity-validator.js';
 import { EventRecorder } from '../kube/event-recorder.js';
-import { LeaderElector, type StopReason } from '../kube/leader-election.js';
+import { LeaderElector, type LockPermissionDenial, type StopReason } from '../kube/leader-election.js';
+import { PermissionReporter, skipWhenForbidden } from '../kube/permissions.js';
+import { isForbidden } from '../kube/client.js';
+import type { PodConditionWriter } from '../reconcile/controller.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type MicMetrics } from '../observability/metrics.js';
 import { startObservabilityServers, type HealthState, type ObservabilityServers } from '../observability/probes.js';
@@ -16,6 +21,7 @@ import { MicController } from '../reconcile/controller.js';
 import { KubePodConditionWriter } from '../reconcile/pod-conditions.js';
 import { ConfigMapOwnershipStore } from '../reconcile/ownership.js';
 import { Quarantine } from '../reconcile/quarantine.js';
+import { resolveNodeTarget } from '../reconcile/targets.js';
 import { TargetWorker } from '../reconcile/target-worker.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { PauseSwitch } from './pause.js';
@@ -44,6 +50,8 @@ export interface MicAppOptions {
   /** Time in-flight ARM writes get on shutdown before they are abandoned (default 10 s). */
   stopGraceMs?: number;
   /** LRO poll interval etc. are the cloud provider's business; nothing else here. */
+  /** Reads user-assigned identities for identity validation (IdentityNotFound / IdentityClientIDMismatch); omit to disable. */
+  identityReader?: IdentityReader;
 }
 
 /** One replica of the controller. */
@@ -56,6 +64,8 @@ export class MicApp {
   readonly events: EventRecorder;
   readonly pause: PauseSwitch;
   readonly metrics: MicMetrics;
+  /** RBAC permissions refused so far (degraded features), shown on /readyz. */
+  readonly permissions: PermissionReporter;
   #o: MicAppOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -74,6 +84,14 @@ export class MicApp {
     const core = o.kc.makeApiClient(CoreV1Api);
     this.ownership = new ConfigMapOwnershipStore(core, opts.micPodNamespace);
     this.events = new EventRecorder({ kc: o.kc, clock: this.#clock, logger: o.logger, instance: opts.leaderElectionInstance });
+    this.permissions = new PermissionReporter({
+      logger: o.logger,
+      events: this.events,
+      // The leader lock object (before its first read, a reference by name).
+      eventTarget: () =>
+        this.elector.lockStatus().active.map((l) => l.eventTarget()).find((t) => t !== undefined) ??
+        { apiVersion: 'v1', kind: 'Endpoints', name: opts.leaderElectionName, namespace: opts.leaderElectionNamespace },
+    });
     const quarantine = new Quarantine({ clock: this.#clock });
     const immutable = new Set([...opts.immutableUserMsis, o.clusterIdentityClientId].filter(Boolean).map((s) => s.toLowerCase()));
     // The worker, informers and pause switch call back into the controller, which is built after them.
@@ -133,8 +151,18 @@ export class MicApp {
       stopGraceMs: o.stopGraceMs,
       resyncIntervalMs: opts.syncRetryDurationMs,
       dryRun: opts.dryRun,
-      podConditions: new KubePodConditionWriter(core),
+      podConditions: this.#guardedPodConditions(new KubePodConditionWriter(core)),
       quarantine,
+      ...(o.identityReader
+        ? {
+            identityScreen: new IdentityScreen({
+              validator: new IdentityValidator({ read: o.identityReader, clock: this.#clock, logger: o.logger, onResult: () => late.controller?.requestSync() }),
+              quarantine,
+              events: this.events,
+              logger: o.logger,
+            }),
+          }
+        : {}),
     });
     late.controller = controller;
     this.controller = controller;
@@ -144,6 +172,7 @@ export class MicApp {
       name: opts.pauseConfigMap,
       clock: this.#clock,
       logger: o.logger,
+      onPermissionMissing: (p) => this.permissions.report(p),
       onChange: (paused) => {
         o.metrics?.paused.set(paused ? 1 : 0);
         if (!paused) late.controller?.requestSync();
@@ -166,7 +195,10 @@ export class MicApp {
       onStartedLeading: (signal) => this.#startLeading(signal),
       onStoppedLeading: (reason) => void this.#stopLeading(reason),
       onNewLeader: (identity) => o.logger.info('Observed leader', { leader: identity }),
+      onPermissionDenied: (denial) => this.#lockDenied(denial),
+      events: this.events,
     });
+    this.metrics.leaderElectionMasterStatus.set({ name: opts.leaderElectionName }, 0);
   }
 
   /** True while this replica leads and its controller runs. */
@@ -209,7 +241,34 @@ export class MicApp {
           }))
         : [],
       shuttingDown: this.#shuttingDown,
+      missingPermissions: this.permissions.summary(),
+      electionBlocked: this.elector.lockStatus().active.length === 0 ? 'RBAC refuses every leader lock (Endpoints and Lease)' : undefined,
     };
+  }
+
+  /** Readiness-gate conditions need `patch pods/status` (not in upstream's RBAC): skipped when refused. */
+  #guardedPodConditions(writer: PodConditionWriter): PodConditionWriter {
+    const setCondition = skipWhenForbidden((pod: Parameters<PodConditionWriter['setCondition']>[0], r: Parameters<PodConditionWriter['setCondition']>[1]) => writer.setCondition(pod, r), this.permissions, {
+      verb: 'patch',
+      resource: 'pods/status',
+      namespace: '',
+      consequence: 'the identity readiness condition is not written; pods with the readiness gate stay not ready (grant it or remove the gate)',
+    }, isForbidden);
+    return { setCondition };
+  }
+
+  #lockDenied(denial: LockPermissionDenial): void {
+    const opts = this.#o.options;
+    this.permissions.report({
+      verb: denial.verb,
+      resource: denial.lock.resource,
+      namespace: opts.leaderElectionNamespace,
+      consequence: denial.noLockLeft
+        ? 'no leader lock is usable: this replica cannot lead (grant endpoints get/create/update)'
+        : denial.lock.kind === 'Lease'
+          ? 'leading through the Endpoints lock alone (as upstream MIC); a controller that only uses the Lease is not excluded'
+          : 'leading through the Lease alone: an upstream MIC (Endpoints lock) running next to this one is NOT excluded',
+    });
   }
 
   /** Graceful stop: finish or safely abandon in-flight work, release the lease, close everything. */
@@ -235,6 +294,8 @@ export class MicApp {
   async #startLeading(signal: AbortSignal): Promise<void> {
     this.#leading = true;
     this.#o.metrics?.isLeader.set(1);
+    this.metrics.leaderElectionMasterStatus.set({ name: this.#o.options.leaderElectionName }, 1);
+    this.metrics.leaderTransitions.inc();
     this.#log.info('Became leader', { identity: this.elector.identity });
     const opts = this.#o.options;
     if (opts.enableTypeUpgrade && !opts.dryRun) {
@@ -254,15 +315,40 @@ export class MicApp {
     }
     const synced = await this.state.waitForSync(signal);
     if (!synced || signal.aborted) return;
+    if (this.ownership.listForbidden) await this.#loadOwnershipByName(signal);
+    if (signal.aborted) return;
     this.worker.reset();
     this.controller.start();
     this.#syncLoopRunning = true;
     this.#log.info('Sync loop started');
   }
 
+  /** Upstream's RBAC has no ConfigMap list: read the records of every target the nodes show, by name. */
+  async #loadOwnershipByName(signal: AbortSignal): Promise<void> {
+    const opts = this.#o.options;
+    this.permissions.report({
+      verb: 'list',
+      resource: 'configmaps',
+      namespace: opts.micPodNamespace,
+      consequence: 'ownership records are read by name for the VMs/VMSSs of current nodes; records of targets without nodes are not garbage-collected',
+    });
+    const defaults = { subscriptionId: this.#o.subscriptionId, resourceGroup: this.#o.resourceGroup };
+    const targets = this.state.nodes.list().map((n) => resolveNodeTarget(n.name, n, defaults)).flatMap((r) => (r.ok ? [r.target] : []));
+    while (!signal.aborted) {
+      try {
+        await this.ownership.loadByName(targets);
+        return;
+      } catch (err) {
+        this.#log.error('Failed to read ownership records by name; retrying', { err });
+        await this.#clock.sleep(2000, signal).catch(() => undefined);
+      }
+    }
+  }
+
   async #stopLeading(reason: StopReason): Promise<void> {
     this.#leading = false;
     this.#o.metrics?.isLeader.set(0);
+    this.metrics.leaderElectionMasterStatus.set({ name: this.#o.options.leaderElectionName }, 0);
     this.#log.warn('Stopped leading', { reason });
     await this.controller.stop();
     this.#syncLoopRunning = false;

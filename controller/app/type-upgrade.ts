@@ -2,8 +2,14 @@
  * Upstream's one-time "type upgrade" (upstream-mic.md §1.8): objects written with pre-1.6 field names
  * are re-written with the current names, guarded by a key in a ConfigMap so it runs once per cluster.
  * With structural CRDs the API server already prunes legacy fields, so this mostly just records the
- * marker; it is kept so an operator switching from upstream sees the same ConfigMap. Unlike upstream,
- * a failure is not fatal: it is logged and retried at the next leadership.
+ * marker; it is kept so an operator switching from upstream sees the same ConfigMap.
+ *
+ * An object is rewritten only when its normalised spec differs *in value* from the stored one
+ * ({@link sameJsonValue}: key order is irrelevant), because every rewrite bumps the resourceVersion
+ * and makes every AzureAssignedIdentity embedding the object stale (an update per pod).
+ *
+ * Unlike upstream, a failure is not fatal (documented in docs/compatibility.md): it is logged and
+ * retried at the next leadership, without the marker, so nothing is skipped.
  */
 import { CustomObjectsApi, type CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api as CoreApi } from '@kubernetes/client-node';
@@ -55,7 +61,7 @@ export async function runTypeUpgrade(o: TypeUpgradeOptions): Promise<boolean> {
         o.logger.warn('Skipping object that cannot be upgraded', { plural, err });
         continue;
       }
-      if (JSON.stringify(normalised.spec) === JSON.stringify(raw.spec)) continue;
+      if (sameJsonValue(normalised.spec, raw.spec)) continue;
       const meta = raw.metadata as { name: string; namespace: string };
       await custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace: meta.namespace, name: meta.name, body: { ...raw, spec: normalised.spec } });
       rewritten++;
@@ -68,4 +74,23 @@ export async function runTypeUpgrade(o: TypeUpgradeOptions): Promise<boolean> {
   });
   o.logger.info('Type upgrade completed', { rewritten });
   return true;
+}
+
+/**
+ * Deep equality of JSON values, ignoring object key order; an `undefined` property counts as absent
+ * (as it would on the wire).
+ */
+export function sameJsonValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => sameJsonValue(x, b[i]));
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
+  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && sameJsonValue(ra[k], rb[k]));
 }

@@ -6,7 +6,8 @@
  *   stalled recently, or when the process still believes it leads but has not renewed its lease for
  *   longer than the lease duration plus a tolerance (the idea of client-go's `LeaderElector.Check`).
  * - `GET /readyz`: 200 when the leader's informers are all synced and watching, or when a standby
- *   has recently observed the lease; otherwise 503 with a one-line reason.
+ *   has recently observed the lease; otherwise 503 with a one-line reason. 503 too when RBAC refuses
+ *   every leader lock. Refused permissions that only degrade a feature are appended to the body.
  * - `GET /metrics`: Prometheus text exposition of a prom-client registry.
  */
 import http from 'node:http';
@@ -46,6 +47,10 @@ export interface HealthState {
   informers: readonly InformerHealth[];
   /** True after shutdown started: readiness fails so the Pod leaves rotation. */
   shuttingDown?: boolean;
+  /** RBAC permissions refused so far (`<verb> <resource> [in <ns>]`): shown on `/readyz`. */
+  missingPermissions?: readonly string[];
+  /** Set when this replica cannot take part in leader election at all (every lock refused). */
+  electionBlocked?: string;
 }
 
 /** Liveness verdict and the `/healthz` response derived from it. */
@@ -90,7 +95,15 @@ export function healthVerdict(
 
 /** Computes the `/readyz` answer. */
 export function readyVerdict(state: HealthState, now: number, policy: ProbePolicy = DEFAULT_PROBE_POLICY): ReadyVerdict {
+  const verdict = baseReadyVerdict(state, now, policy);
+  const missing = state.missingPermissions ?? [];
+  if (missing.length === 0) return verdict;
+  return { status: verdict.status, body: `${verdict.body}; degraded, missing RBAC permissions: ${missing.join(', ')}` };
+}
+
+function baseReadyVerdict(state: HealthState, now: number, policy: ProbePolicy): ReadyVerdict {
   if (state.shuttingDown) return { status: 503, body: 'shutting down' };
+  if (state.electionBlocked) return { status: 503, body: `cannot take part in leader election: ${state.electionBlocked}` };
   if (state.leading) {
     if (state.informers.length === 0) return { status: 503, body: 'informers not started' };
     const notSynced = state.informers.filter((i) => !i.synced).map((i) => i.name);

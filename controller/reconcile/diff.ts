@@ -3,7 +3,6 @@
  */
 import type { AzureAssignedIdentity } from '../api/types.js';
 import type { DesiredAssignment } from './desired.js';
-import { objectKey } from './snapshot.js';
 
 /** An existing AAI that must be rewritten because what it embeds changed. */
 export interface AssignmentUpdate {
@@ -42,30 +41,44 @@ export function assignmentMatches(existing: AzureAssignedIdentity, desired: Desi
   );
 }
 
-/** Diffs desired assignments against existing objects. Terminating objects count as not existing. */
+/**
+ * Diffs desired assignments against existing objects. Terminating objects count as not existing.
+ *
+ * Existing objects are matched by **name**, as upstream does: the namespace an AAI lives in (the
+ * identity's with `--forceNamespaced` or the `namespaced` Behavior, else `default`) is not part of
+ * the match, so toggling either keeps the existing object (updated in place, in its namespace)
+ * instead of deleting and re-creating it. Should two live objects share a name, the one in the
+ * desired namespace wins and the other is removed.
+ */
 export function diffAssignments(
   desired: ReadonlyMap<string, DesiredAssignment>,
   existing: readonly AzureAssignedIdentity[],
 ): AssignmentDiff {
   const result: AssignmentDiff = { create: [], update: [], unchanged: [], remove: [] };
-  const live = new Map<string, AzureAssignedIdentity>();
-  const terminating = new Set<string>();
+  const liveByName = new Map<string, AzureAssignedIdentity[]>();
+  const terminatingNames = new Set<string>();
   for (const aai of existing) {
-    const key = objectKey(aai.metadata.namespace, aai.metadata.name);
-    if (aai.metadata.deletionTimestamp) terminating.add(key);
-    if (aai.metadata.deletionTimestamp || !desired.has(key)) result.remove.push(aai);
-    else live.set(key, aai);
+    if (aai.metadata.deletionTimestamp) {
+      terminatingNames.add(aai.metadata.name);
+      continue;
+    }
+    const list = liveByName.get(aai.metadata.name) ?? [];
+    list.push(aai);
+    liveByName.set(aai.metadata.name, list);
   }
-  for (const [key, want] of desired) {
-    const have = live.get(key);
+  const claimed = new Set<AzureAssignedIdentity>();
+  for (const want of desired.values()) {
+    const candidates = liveByName.get(want.aai.metadata.name) ?? [];
+    const have = candidates.find((c) => c.metadata.namespace === want.aai.metadata.namespace) ?? candidates[0];
     if (!have) {
       // A terminating object with the same name blocks creation until it is gone.
-      if (!terminating.has(key)) result.create.push(want);
-    } else if (assignmentMatches(have, want)) {
-      result.unchanged.push({ existing: have, desired: want });
-    } else {
-      result.update.push({ existing: have, desired: want });
+      if (!terminatingNames.has(want.aai.metadata.name)) result.create.push(want);
+      continue;
     }
+    claimed.add(have);
+    if (assignmentMatches(have, want)) result.unchanged.push({ existing: have, desired: want });
+    else result.update.push({ existing: have, desired: want });
   }
+  for (const aai of existing) if (!claimed.has(aai)) result.remove.push(aai);
   return result;
 }

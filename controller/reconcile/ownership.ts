@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import { targetArmId, targetKey, type Target } from '../cloud/provider.js';
-import { isAlreadyExists, isConflict, isNotFound } from '../kube/client.js';
+import { isAlreadyExists, isConflict, isForbidden, isNotFound } from '../kube/client.js';
 
 /** Label on every ownership ConfigMap. */
 export const OWNERSHIP_LABEL = 'aadpodidentity.k8s.io/ownership-record';
@@ -103,13 +103,50 @@ export class ConfigMapOwnershipStore implements OwnershipStore {
     this.#namespace = namespace;
   }
 
+  /**
+   * True after {@link load} found ConfigMap `list` forbidden (upstream's RBAC grants only get, create,
+   * update): records are then read by name with {@link loadByName} for the targets the cluster shows.
+   */
+  listForbidden = false;
+
   async load(): Promise<void> {
-    const list = await this.#core.listNamespacedConfigMap({ namespace: this.#namespace, labelSelector: `${OWNERSHIP_LABEL}=true` });
+    let list;
+    try {
+      list = await this.#core.listNamespacedConfigMap({ namespace: this.#namespace, labelSelector: `${OWNERSHIP_LABEL}=true` });
+    } catch (err) {
+      if (!isForbidden(err)) throw err;
+      this.listForbidden = true;
+      this.#records.clear();
+      return;
+    }
+    this.listForbidden = false;
     this.#records.clear();
     for (const cm of list.items) {
       const target = targetFromRecord(cm);
       if (!target) continue;
-      this.#records.set(targetKey(target), { target, owned: parseOwned(cm), resourceVersion: cm.metadata?.resourceVersion });
+      this.#records.set(targetKey(target), this.#fromConfigMap(cm, target));
+    }
+  }
+
+  /** The in-memory record of a stored ConfigMap (one conversion for list and by-name reads). */
+  #fromConfigMap(cm: V1ConfigMap, target: Target): { target: Target; owned: Set<string>; resourceVersion?: string } {
+    return { target, owned: parseOwned(cm), resourceVersion: cm.metadata?.resourceVersion };
+  }
+
+  /**
+   * Reads the records of `targets` by name (no list needed; names derive from target keys). Targets
+   * without a record are left unknown, so a later write creates (or merges into) theirs.
+   */
+  async loadByName(targets: Iterable<Target>): Promise<void> {
+    for (const target of targets) {
+      const key = targetKey(target);
+      if (this.#records.has(key)) continue;
+      try {
+        const cm = await this.#core.readNamespacedConfigMap({ name: ownershipConfigMapName(key), namespace: this.#namespace });
+        this.#records.set(key, this.#fromConfigMap(cm, targetFromRecord(cm) ?? target));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
     }
   }
 

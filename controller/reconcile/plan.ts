@@ -124,6 +124,7 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
     const tp = targetPlan(d.nodeName);
     if (!tp) {
       const r = resolve(d.nodeName);
+      if (!d.identityId && !r.ok && r.reason === 'UnsupportedNode') continue; // SP types need no VM (upstream)
       if (!r.ok && !reportedNodes.has(d.nodeName)) {
         reportedNodes.add(d.nodeName);
         problems.push({ object: { kind: 'Pod', namespace: d.pod.namespace, name: d.pod.name, uid: d.pod.uid }, reason: r.reason, message: r.message });
@@ -169,7 +170,9 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
 
   for (const d of diff.create) {
     const r = resolve(d.nodeName);
-    if (!r.ok) continue; // node unknown: nothing to write until it resolves (reported above)
+    // Node unknown: nothing to write until it resolves (reported above). Service-principal types need
+    // no VM, so a node whose providerID is not Azure (virtual node, other cloud) still gets them.
+    if (!r.ok && (d.identityId || r.reason !== 'UnsupportedNode')) continue;
     const { ready, key } = readyNow(d);
     const body: AzureAssignedIdentity = { ...d.aai, status: { ...d.aai.status, status: ready ? 'Assigned' : 'Created' } };
     kube.create.push({ body, desired: d });

@@ -2,6 +2,11 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /**
+   * Milliseconds on a monotonic scale (never jumps with wall-clock changes); only differences are
+   * meaningful. Optional: {@link monotonicNow} falls back to `now()` for clocks without it.
+   */
+  monotonic?(): number;
   /** Resolves after `ms` (or rejects with the signal's reason when aborted). */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Schedules `fn` after `ms`; returns a cancel function. */
@@ -11,6 +16,7 @@ export interface Clock {
 /** The real clock. Timers are unref'd so they never keep the process alive on their own. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
@@ -31,6 +37,11 @@ export const systemClock: Clock = {
   },
 };
 
+/** Monotonic milliseconds of `clock` (its wall clock when it has no monotonic source). */
+export function monotonicNow(clock: Clock): number {
+  return clock.monotonic ? clock.monotonic() : clock.now();
+}
+
 /** Manually advanced clock for unit tests. */
 export class FakeClock implements Clock {
   #now: number;
@@ -42,6 +53,11 @@ export class FakeClock implements Clock {
   }
 
   now(): number {
+    return this.#now;
+  }
+
+  /** Same scale as `now()`: fake time only moves when advanced. */
+  monotonic(): number {
     return this.#now;
   }
 

@@ -323,3 +323,17 @@ describe('real event-loop stall', () => {
     }
   });
 });
+
+describe('readyVerdict with RBAC gaps', () => {
+  const base = { leading: false, syncLoopRunning: false, leaseDurationMs: 15_000, informers: [], lastLeaseObservedAt: 1_000_000 };
+  it('stays ready but names the missing permissions when a feature is degraded', () => {
+    const v = readyVerdict({ ...base, missingPermissions: ['get leases.coordination.k8s.io in default'] }, 1_000_000);
+    expect(v.status).toBe(200);
+    expect(v.body).toBe('ok (standby); degraded, missing RBAC permissions: get leases.coordination.k8s.io in default');
+  });
+  it('is not ready when no leader lock can be used', () => {
+    const v = readyVerdict({ ...base, electionBlocked: 'get endpoints in default refused', missingPermissions: ['get endpoints in default'] }, 1_000_000);
+    expect(v.status).toBe(503);
+    expect(v.body).toContain('cannot take part in leader election: get endpoints in default refused');
+  });
+});

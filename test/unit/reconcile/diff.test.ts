@@ -7,6 +7,9 @@ import { computeDesired } from '../../../controller/reconcile/desired.js';
 import { diffAssignments, type AssignmentDiff } from '../../../controller/reconcile/diff.js';
 import {
   assigned,
+  assignedInNamespace,
+  inNamespace,
+  namespacedBehavior,
   binding,
   identity,
   pod,
@@ -146,5 +149,44 @@ describe('diffAssignments', () => {
     expect(diff.update).toHaveLength(1);
     expect(diff.update[0]?.existing).toBe(existing);
     expect(diff.update[0]?.desired.aai.spec.azureIdentityRef.metadata.resourceVersion).toBe('2');
+  });
+});
+
+describe('diffAssignments matches existing objects by name (as upstream)', () => {
+  it('toggling --forceNamespaced keeps the existing object instead of delete + create', () => {
+    const nsId = identity('id1', inNamespace('team'));
+    const nsBinding = binding('b1', withIdentityName('id1'), withSelector('sel'), inNamespace('team'));
+    const nsPod = pod('p1', withNode('n1'), withBindingLabel('sel'), inNamespace('team'));
+    const inDefault = assigned(nsPod, nsId, nsBinding); // written without --forceNamespaced: namespace default
+    expect(inDefault.metadata.namespace).toBe('default');
+    const snapshot = snapshotOf({ pods: [nsPod], identities: [nsId], bindings: [nsBinding], assigned: [inDefault] });
+    const diff = diffAssignments(computeDesired(snapshot, true).desired, snapshot.assigned);
+    expect(diff.create).toEqual([]);
+    expect(diff.remove).toEqual([]);
+    expect(diff.unchanged.map((u) => u.existing)).toEqual([inDefault]);
+  });
+
+  it('the namespaced Behavior annotation added later keeps the object too', () => {
+    const before = identity('id1', inNamespace('team'));
+    const after = identity('id1', inNamespace('team'), namespacedBehavior(), withResourceVersion('2'));
+    const teamBinding = binding('b1', withIdentityName('id1'), withSelector('sel'), inNamespace('team'));
+    const teamPod = pod('p1', withNode('n1'), withBindingLabel('sel'), inNamespace('team'));
+    const existing = assigned(teamPod, before, teamBinding);
+    const snapshot = snapshotOf({ pods: [teamPod], identities: [after], bindings: [teamBinding], assigned: [existing] });
+    const { desired } = computeDesired(snapshot, false);
+    expect([...desired.keys()]).toEqual(['team/p1-team-id1']);
+    const diff = diffAssignments(desired, snapshot.assigned);
+    expect(diff.create).toEqual([]);
+    expect(diff.remove).toEqual([]);
+    expect(diff.update.map((u) => u.existing)).toEqual([existing]);
+  });
+
+  it('of two live objects with one name, the one in the desired namespace is kept and the other removed', () => {
+    const inDefault = assigned(p1, id1, b1);
+    const elsewhere = assigned(p1, id1, b1, assignedInNamespace('other'));
+    const snapshot = snapshotOf({ pods: [p1], identities: [id1], bindings: [b1], assigned: [elsewhere, inDefault] });
+    const diff = diffAssignments(computeDesired(snapshot, false).desired, snapshot.assigned);
+    expect(diff.unchanged.map((u) => u.existing)).toEqual([inDefault]);
+    expect(diff.remove).toEqual([elsewhere]);
   });
 });

@@ -218,6 +218,11 @@ const cases: PlanCase[] = [
     expected: { ...noKubeWork, targets: {}, problems: ['NodeNotFound Pod default/p1'] },
   },
   {
+    name: 'service-principal identity on a non-Azure node (virtual kubelet): AAI created Assigned, no problem (as upstream)',
+    seed: { pods: [podA('p1', 'virtual')], nodes, identities: [identity('id-a', servicePrincipal())], bindings: [bA] },
+    expected: { ...noKubeWork, create: [`${aaiKey('p1')} Assigned`], targets: {}, problems: [] },
+  },
+  {
     name: 'pod on a non-Azure node (virtual kubelet): no AAI, UnsupportedNode problem',
     seed: { pods: [podA('p1', 'virtual')], nodes, identities: [idA], bindings: [bA] },
     expected: { ...noKubeWork, targets: {}, problems: ['UnsupportedNode Pod default/p1'] },
