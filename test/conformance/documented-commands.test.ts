@@ -119,6 +119,13 @@ describe('install commands', () => {
     expect(await ok(['-n', MIC_NS, 'scale', 'deployment', 'mic', '--replicas=0'])).toContain('scaled');
     expect(await ok(['-n', MIC_NS, 'get', 'deployment', 'mic', '-o', 'jsonpath={.spec.replicas}'])).toBe('0');
   });
+
+  ownCluster('kubectl -n <mic namespace> set image deployment/mic mic=<image>', async () => {
+    await waitFor(async () => (await env.kubectl(['-n', MIC_NS, 'get', 'deployment', 'mic'])).code === 0, 15_000, 'deployment from config/base');
+    const image = 'myregistry.azurecr.io/aad-pod-identity-mic-ts:0.1.0';
+    expect(await ok(['-n', MIC_NS, 'set', 'image', 'deployment/mic', `mic=${image}`])).toContain('image updated');
+    expect(await ok(['-n', MIC_NS, 'get', 'deployment', 'mic', '-o', 'jsonpath={.spec.template.spec.containers[?(@.name=="mic")].image}'])).toBe(image);
+  });
 });
 
 describe('looking around', () => {
@@ -175,10 +182,27 @@ describe('looking around', () => {
     expect(await ok(['-n', ns, 'describe', 'azureidentity', 'docs-id'])).toMatch(/Resource ID:\s+\/subscriptions\/s\//);
   });
 
-  it('kubectl get events -A [--field-selector type=Warning]', async () => {
+  it('kubectl get events -A [--field-selector type=Warning | reason=<reason> --sort-by=.lastTimestamp]', async () => {
     expect(await ok(['get', 'events', '-A'])).toContain('binding apply error');
     const warnings = await ok(['get', 'events', '-A', '--field-selector', 'type=Warning']);
     expect(warnings).toContain('docs-binding');
+    expect(await ok(['get', 'events', '-n', ns, '--field-selector', 'reason=binding apply error', '--sort-by=.lastTimestamp'])).toContain('docs-binding');
+    const none = await env.kubectl(['get', 'events', '-A', '--field-selector', 'reason=MissingPermission']);
+    expect(none.code).toBe(0);
+    expect(none.stdout).not.toContain('docs-binding');
+  });
+
+  it('kubectl -n <ns> get endpoints,lease <name> [-o custom-columns=...]; kubectl get endpoints -A --field-selector metadata.name=<name>', async () => {
+    await ok(['create', ...env.validateFlags, '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'aad-pod-identity-mic', namespace: ns, annotations: { 'control-plane.alpha.kubernetes.io/leader': '{"holderIdentity":"mic-0"}' } },
+    }));
+    const both = await ok(['-n', ns, 'get', 'endpoints,lease', 'aad-pod-identity-mic']);
+    expect(both).toContain('endpoints/aad-pod-identity-mic');
+    expect(both).toContain('lease.coordination.k8s.io/aad-pod-identity-mic');
+    const cols = await ok(['-n', ns, 'get', 'endpoints,lease', 'aad-pod-identity-mic', '-o', 'custom-columns=KIND:.kind,HOLDER:.metadata.annotations.control-plane\\.alpha\\.kubernetes\\.io/leader,LEASE:.spec.holderIdentity']);
+    expect(cols).toMatch(/^Endpoints\s+\{"holderIdentity":"mic-0"\}\s+<none>$/m);
+    expect(cols).toMatch(/^Lease\s+<none>\s+mic-0$/m);
+    expect(await ok(['get', 'endpoints', '-A', '--field-selector', 'metadata.name=aad-pod-identity-mic'])).toContain(ns);
   });
 
   it("kubectl -n <ns> get lease aad-pod-identity-mic -o yaml / -o jsonpath='{.spec.holderIdentity}{\"\\n\"}'", async () => {
