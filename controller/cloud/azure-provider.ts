@@ -18,7 +18,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../observability/logger.js';
-import type { CloudProvider, Target, TargetIdentities, UpdateResult } from './provider.js';
+import type { CloudProvider, Target, TargetIdentities, UpdateOptions, UpdateResult } from './provider.js';
 import { targetArmId } from './provider.js';
 import { applyIdentityPatch, planIdentityPatch } from './delta.js';
 import type { IdentityPatchBody } from './delta.js';
@@ -147,8 +147,9 @@ export class AzureCloudProvider implements CloudProvider {
     add: readonly string[],
     remove: readonly string[],
     current?: TargetIdentities,
-    signal?: AbortSignal,
+    options?: UpdateOptions,
   ): Promise<UpdateResult> {
+    const signal = options?.signal;
     let state = current ?? (await this.getIdentities(target, signal));
     if (add.length === 0 && remove.length === 0) return { after: state, writes: 0 };
     if (state.provisioningState?.toLowerCase() === 'deleting') {

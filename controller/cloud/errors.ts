@@ -129,11 +129,19 @@ export class TransientArmError extends CloudError {
   }
 }
 
+/** ARM answered 412: the target changed since the state the write was conditioned on (`If-Match`). */
+export class PreconditionFailedError extends CloudError {}
+
 /** The caller cancelled the call (its AbortSignal fired). */
 export class CallAbortedError extends CloudError {}
 
 /** Anything else ARM answered (e.g. an unexpected 400). Not retried automatically. */
 export class UnexpectedArmError extends CloudError {}
+
+/** True when ARM refused a write because the target's etag no longer matched. */
+export function isPreconditionFailedError(e: unknown): e is PreconditionFailedError {
+  return e instanceof PreconditionFailedError;
+}
 
 /** True for any classified cloud error. */
 export function isCloudError(e: unknown): e is CloudError {

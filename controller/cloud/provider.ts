@@ -33,6 +33,17 @@ export interface TargetIdentities {
   type: string;
   /** `provisioningState` of the VM/VMSS, if reported. */
   provisioningState?: string;
+  /** ARM `etag` of the VM/VMSS as of this read (or of the LRO's final state); undefined if ARM sent none. */
+  etag?: string;
+  /** Client ID (lower-cased) ARM reports per user-assigned identity, keyed by canonical identity ID. */
+  clientIds?: ReadonlyMap<string, string>;
+}
+
+/** Options of one identity update. */
+export interface UpdateOptions {
+  signal?: AbortSignal;
+  /** Called right before each PATCH chunk is sent (and before any retry); throw to stop (e.g. not leader). */
+  beforeWrite?: () => void;
 }
 
 /** Result of an identity update on one target. */
@@ -57,6 +68,6 @@ export interface CloudProvider {
     add: readonly string[],
     remove: readonly string[],
     current?: TargetIdentities,
-    signal?: AbortSignal,
+    options?: UpdateOptions,
   ): Promise<UpdateResult>;
 }
