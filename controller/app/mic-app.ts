@@ -28,7 +28,7 @@ export interface MicAppOptions {
   /** Subscription/resource group of azure.json (for nodes without a providerID). */
   subscriptionId: string;
   resourceGroup: string;
-  /** Client ID of the identity MIC itself authenticates with (never removed), or ''. */
+  /** Client ID of the cluster identity (`userAssignedIdentityID` of azure.json, any auth mode; never removed), or ''. */
   clusterIdentityClientId: string;
   cloud: CloudProvider;
   kc: KubeConfig;
@@ -82,7 +82,7 @@ export class MicApp {
       cloud: o.cloud,
       ownership: this.ownership,
       quarantine,
-      gate: { blockedReason: () => this.#blockedReason() },
+      gate: { blockedReason: () => this.#blockedReason(), fenceReason: () => this.#fenceReason() },
       clock: this.#clock,
       logger: o.logger,
       hooks: {
@@ -91,8 +91,10 @@ export class MicApp {
         onFailure: (k, f) => late.controller?.workerHooks.onFailure(k, f),
         onWrite: (k, d, w, ms) => late.controller?.workerHooks.onWrite(k, d, w, ms),
         onDryRun: (k, d) => late.controller?.workerHooks.onDryRun(k, d),
+        onPreconditionFailed: (k) => late.controller?.workerHooks.onPreconditionFailed(k),
       },
       protectedIds: () => late.controller?.lastPlan?.protectedIds ?? new Set(),
+      immutableClientIds: immutable,
       unassignGraceMs: opts.unassignGracePeriodMs,
       batchWindowMs: opts.armBatchWindowMs,
       driftIntervalMs: opts.identityAssignmentReconcileIntervalMs,
@@ -119,6 +121,7 @@ export class MicApp {
         immutableClientIds: immutable,
         defaults: { subscriptionId: o.subscriptionId, resourceGroup: o.resourceGroup },
         unassignGraceMs: opts.unassignGracePeriodMs,
+        confirmMaxAgeMs: opts.identityAssignmentReconcileIntervalMs,
       },
       state: this.state,
       writer: new KubeAssignedIdentityWriter(o.kc.makeApiClient(CustomObjectsApi)),
@@ -135,6 +138,7 @@ export class MicApp {
       dryRun: opts.dryRun,
       podConditions: new KubePodConditionWriter(core),
       quarantine,
+      fenceReason: () => this.#fenceReason(),
     });
     late.controller = controller;
     this.controller = controller;
@@ -232,6 +236,11 @@ export class MicApp {
     return undefined;
   }
 
+  /** Why this replica may not write at all (ARM, AAIs, pod conditions, ownership records): it does not lead. */
+  #fenceReason(): string | undefined {
+    return this.elector.isLeader() ? undefined : 'not leader';
+  }
+
   async #startLeading(signal: AbortSignal): Promise<void> {
     this.#leading = true;
     this.#o.metrics?.isLeader.set(1);
@@ -254,6 +263,7 @@ export class MicApp {
     }
     const synced = await this.state.waitForSync(signal);
     if (!synced || signal.aborted) return;
+    // Fresh state for the term: every target is read again and adoption runs again on first contact.
     this.worker.reset();
     this.controller.start();
     this.#syncLoopRunning = true;
@@ -264,7 +274,9 @@ export class MicApp {
     this.#leading = false;
     this.#o.metrics?.isLeader.set(0);
     this.#log.warn('Stopped leading', { reason });
-    await this.controller.stop();
+    // A lost lease aborts in-flight ARM calls at once: another replica may already lead. The grace
+    // period is for a graceful stop (SIGTERM), where this replica still holds the lease.
+    await this.controller.stop({ abortInFlight: reason === 'lost' });
     this.#syncLoopRunning = false;
     if (reason === 'lost') this.#o.onLeadershipLost?.();
   }

@@ -104,6 +104,8 @@ export interface MicMetrics {
   readonly paused: Gauge;
   /** Kubernetes Events emitted by type and reason. */
   readonly eventsEmitted: Counter<'type' | 'reason'>;
+  /** ARM identity writes refused with 412 (the target changed since it was read); each is re-read and retried. */
+  readonly armPreconditionFailed: Counter;
 }
 
 /** Options of {@link createMetrics}. */
@@ -195,6 +197,10 @@ export function createMetrics(registry: Registry = new Registry(), options: Crea
     informerSynced: gauge(own('informer_synced'), '1 when the informer has synced and is watching, else 0', ['resource']),
     paused: gauge(own('paused'), '1 while ARM writes are paused by the pause switch, else 0'),
     eventsEmitted: counter(own('events_emitted_total'), 'Kubernetes Events emitted by type and reason', ['type', 'reason']),
+    armPreconditionFailed: counter(
+      own('arm_precondition_failed_total'),
+      'ARM identity writes refused with 412 Precondition Failed because the VM/VMSS changed since it was read (re-read and retried)',
+    ),
   };
 
   // Gauges that have a meaningful zero are exported from the start.

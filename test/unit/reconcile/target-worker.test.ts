@@ -214,14 +214,42 @@ describe('TargetWorker: adoption on first contact', () => {
     expect(s.cloud.on(SS1)).toEqual(['kubelet']);
   });
 
-  it('adopts only on first contact: once a record exists, adoptable identities are not taken over', async () => {
+  it('adopts once per leadership term: a record from an earlier term does not stop it (rollback then roll-forward does not leak)', async () => {
     const s = setup();
-    await s.ownership.add(SS1, []);
-    s.cloud.seed(SS1, [A]);
+    await s.ownership.add(SS1, []); // written by this controller before a rollback to upstream MIC
+    s.cloud.seed(SS1, [A]); // upstream MIC added A meanwhile, for a pod whose AAI is Assigned
+    s.worker.setDemand(demand([A], [A]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
+    s.worker.setDemand(demand([]));
+    await s.worker.process(KEY);
+    expect(s.cloud.on(SS1)).toEqual([]);
+  });
+
+  it('within a term adoption runs once; a new term (reset) runs it again', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [KUBELET]);
+    s.worker.setDemand(demand([], [A]));
+    await s.worker.process(KEY);
+    s.cloud.seed(SS1, [KUBELET, A]); // added out of band after first contact
     s.worker.setDemand(demand([A], [A]));
     await s.worker.process(KEY);
     expect(owned(s)).toEqual([]);
+    s.worker.reset();
+    s.worker.setDemand(demand([A], [A]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
   });
+
+  it('Created AAIs count as evidence: their identities present on the target are adopted', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [A]);
+    s.worker.setDemand(demand([A], [A])); // the plan puts Created AAIs' identities into adoptable
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
+    expect(s.worker.states().get(KEY)?.adopted).toBe(true);
+  });
+
 });
 
 describe('TargetWorker: failures', () => {
