@@ -10,6 +10,7 @@ import { resolveArmRoute, retryAfterHeaders } from './arm-routes.js';
 import type { EmulatorCore } from './core.js';
 import { readBody, send, type Reply } from './http-util.js';
 import { identityTypeOf } from './identity-patch.js';
+import { etagOf } from './store.js';
 import type { CallKind } from './throttling.js';
 import { clientCredentialsToken, imdsToken, openIdConfiguration } from './token-endpoints.js';
 
@@ -62,6 +63,7 @@ export function stateView(core: EmulatorCore): Record<string, unknown> {
       systemAssigned: r.system ? r.system.principalId : null,
       userAssigned: [...r.userAssigned],
       provisioningState: r.provisioningState,
+      etag: etagOf(r),
       ...(r.kind === 'vmss' ? { orchestrationMode: r.orchestrationMode, instances: [...r.instances] } : {}),
       ...(r.vmssFlexId ? { vmssFlex: r.vmssFlexId } : {}),
     })),
@@ -132,7 +134,7 @@ export async function dispatch(core: EmulatorCore, req: IncomingMessage, res: Se
 
   let result: Reply;
   try {
-    result = armRoute.handle(body, auth.grant);
+    result = armRoute.handle(body, auth.grant, req.headers);
   } catch (err) {
     if (!isArmError(err)) throw err;
     result = errorReply(err, core.clock.scale);
