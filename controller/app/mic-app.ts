@@ -108,7 +108,7 @@ export class MicApp {
       onInvalid: (kind, obj, err) => {
         const meta = (obj as { metadata?: { name?: string; namespace?: string; uid?: string } })?.metadata;
         o.logger.warn('Ignoring malformed object', { kind, object: `${meta?.namespace ?? ''}/${meta?.name ?? ''}`, err });
-        if (meta?.name && this.#leading) {
+        if (meta?.name && this.#leading && !opts.dryRun) {
           this.events.record({ kind, name: meta.name, namespace: meta.namespace, uid: meta.uid, apiVersion: kind === 'Pod' || kind === 'Node' ? 'v1' : 'aadpodidentity.k8s.io/v1' },
             'Warning', 'InvalidObject', `ignored by the identity controller: ${(err as Error).message}`);
         }

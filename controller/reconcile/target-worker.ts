@@ -319,8 +319,8 @@ export class TargetWorker {
     this.#observe(st, current);
     const changed = before === undefined || !sameSet(before, st.observed!);
     this.#scheduleDrift(key, st, before !== undefined && changed);
-    // Always tell the controller: a fresh confirmation may let waiting assignments be reported.
-    this.#o.hooks.onObserved(key);
+    // Tell the controller when the identities changed, or when a new assignment waits for this confirmation.
+    if (changed || this.#demand.get(key)?.confirm) this.#o.hooks.onObserved(key);
   }
 
   /**

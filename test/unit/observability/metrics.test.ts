@@ -34,6 +34,7 @@ const EXPECTED: Record<string, [string, string[]]> = {
   aadpodidentity_mic_informer_synced: ['gauge', ['resource']],
   aadpodidentity_mic_paused: ['gauge', []],
   aadpodidentity_mic_events_emitted_total: ['counter', ['type', 'reason']],
+  aadpodidentity_mic_arm_precondition_failed_total: ['counter', []],
 };
 
 async function metricJson(registry: Registry, name: string) {
