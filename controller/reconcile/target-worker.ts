@@ -149,8 +149,9 @@ export class TargetWorker {
       if (!gone && (!prev || !sameSet(prev.desired, d.desired) || this.#needsWork(key, d))) changed.push(key);
     }
     for (const key of this.#demand.keys()) if (!demand.has(key)) changed.push(key);
-    // Records of targets nothing needs and not visited this term: empty ones are dropped, others emptied.
-    for (const key of this.#o.ownership.targets().keys()) if (!demand.has(key) && !this.#states.has(key) && !changed.includes(key)) changed.push(key);
+    // Records of targets nothing needs, not visited this term: an empty one is deleted (one try per term).
+    const listed = new Set(changed);
+    for (const key of this.#o.ownership.targets().keys()) if (!demand.has(key) && !this.#states.has(key) && !listed.has(key)) changed.push(key);
     this.#demand = demand;
     return changed;
   }
