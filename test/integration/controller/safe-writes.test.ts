@@ -110,7 +110,7 @@ describe('safe ARM writes (issue 12)', () => {
   });
 
   it('losing the lease aborts an in-flight ARM write at once (the stop grace period is for SIGTERM) and stops Kubernetes writes', async () => {
-    h = await startHarness({ lroLatencyMs: 30_000 });
+    h = await startHarness({ lroLatencyMs: 15_000 });
     await h.addIdentity('id');
     await h.addBinding('b', 'id', 'sel');
     const app = await h.startMic({ name: 'mic-a', stopGraceMs: 60_000 });
