@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { GROUP, PLURALS, VERSION } from '../../../controller/api/types.js';
+import { newAssignedIdentity } from '../../../controller/api/assigned-identity.js';
+import { GROUP, PLURALS, VERSION, type AzureIdentity, type AzureIdentityBinding } from '../../../controller/api/types.js';
 import { toMicroTime } from '../../../controller/kube/time.js';
 import { OWNERSHIP_LABEL } from '../../../controller/reconcile/ownership.js';
 import { startHarness, type Harness, VMSS, SUB, RG } from '../../support/harness.js';
@@ -141,5 +142,35 @@ describe('safe ARM writes (issue 12)', () => {
     await app.events.flush();
     expect(await ownershipRecords(h)).toBe(0);
     expect((await h.core.listNamespacedEvent({ namespace: 'default' })).items).toEqual([]);
+  });
+
+  it('adoption runs again at every leadership acquisition: an identity an upstream MIC added during a rollback is removed after roll-forward', async () => {
+    h = await startHarness();
+    await h.addIdentity('id');
+    const { resourceId: upstreamAdded } = await h.addIdentity('id2');
+    await h.addBinding('b', 'id', 'sel');
+    await h.addBinding('b2', 'id2', 'sel2');
+    const first = await h.startMic({ name: 'first' });
+    await h.addPod('p1', NODE0, 'sel');
+    await h.waitForAssigned(1);
+    expect(await ownershipRecords(h)).toBe(1);
+    await first.stop();
+
+    // Rolled back: an upstream MIC assigns id2 for p2 (VMSS + Assigned AAI) and knows nothing of records.
+    await h.addPod('p2', NODE1, 'sel2');
+    h.azure.controls.setResourceIdentities(vmssArmId, [...h.vmssIdentities(), upstreamAdded], 'upstream-mic');
+    const get = (plural: string, name: string): Promise<unknown> => h!.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural, name });
+    const aai = newAssignedIdentity({
+      podName: 'p2', podNamespace: 'default', nodeName: NODE1, forceNamespaced: false, status: 'Assigned',
+      identity: (await get(PLURALS.AzureIdentity, 'id2')) as AzureIdentity,
+      binding: (await get(PLURALS.AzureIdentityBinding, 'b2')) as AzureIdentityBinding,
+    });
+    await h.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURALS.AzureAssignedIdentity, body: aai });
+
+    // Rolled forward: the record of the scale set exists, yet id2 is adopted.
+    await h.startMic({ name: 'second' });
+    await h.waitForAssigned(2);
+    await h.deletePod('p2');
+    await waitFor(() => !h!.vmssIdentities().includes(upstreamAdded.toLowerCase()), 'the identity the upstream MIC added to be removed');
   });
 });
