@@ -4,6 +4,7 @@
  */
 import type { CloudConfig } from '../config/cloud-config.js';
 import { AzureCloudProvider, type AzureCloudProviderOptions } from '../cloud/azure-provider.js';
+import { routeAzureSdkLogs } from '../cloud/azure-sdk-logging.js';
 import { createCredential } from '../cloud/credential.js';
 import { ArmRateLimiter } from '../cloud/throttle.js';
 import type { Logger } from '../observability/logger.js';
@@ -34,6 +35,7 @@ export function protectedClusterIdentityClientId(config: Pick<CloudConfig, 'user
 
 /** The production cloud provider for a cloud configuration. */
 export function createAzureCloudProvider(config: CloudConfig, o: AzureCloudProviderFactoryOptions): AzureCloudProvider {
+  routeAzureSdkLogs(o.logger);
   const credential = createCredential({
     tenantId: config.tenantId,
     aadClientId: config.aadClientId,

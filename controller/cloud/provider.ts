@@ -48,7 +48,7 @@ export interface UpdateOptions {
 
 /** Result of an identity update on one target. */
 export interface UpdateResult {
-  /** Identities on the target after the update (as returned by ARM). */
+  /** Identities on the target after the update (as returned by ARM, with its etag and client IDs). */
   after: TargetIdentities;
   /** Number of ARM write requests issued (PATCH chunks). */
   writes: number;
@@ -60,14 +60,18 @@ export interface CloudProvider {
   getIdentities(target: Target, signal?: AbortSignal): Promise<TargetIdentities>;
   /**
    * Adds and removes user-assigned identities (lower-cased canonical IDs) on a target with PATCH
-   * deltas, at most 150 per request. `current` (if given) is the caller's cached view, used to pick
-   * the identity `type` without a prior GET.
+   * deltas, at most 150 per request, each conditioned on an etag (`If-Match`): the first on
+   * `current.etag`, each later one on the etag of the previous chunk's final state. Without a known
+   * etag (no `current`, or ARM sent none) the provider reads the target first and plans from that read;
+   * the identity `type` sent is always derived from the state the request is conditioned on. ARM
+   * answering 412 throws `PreconditionFailedError` (no retry inside). An `AbortSignal` in place of the
+   * options is accepted for callers not yet migrated.
    */
   updateIdentities(
     target: Target,
     add: readonly string[],
     remove: readonly string[],
     current?: TargetIdentities,
-    options?: UpdateOptions,
+    options?: UpdateOptions | AbortSignal,
   ): Promise<UpdateResult>;
 }
