@@ -368,17 +368,23 @@ export class TargetWorker {
         clientIds: st.observedClientIds,
       };
       let result;
+      let chunksSent = 0;
+      const beforeWrite = (): void => {
+        this.#fence();
+        chunksSent++;
+      };
       try {
-        result = await this.#o.cloud.updateIdentities(target, delta.add, delta.remove, current, { signal, beforeWrite: () => this.#fence() });
+        result = await this.#o.cloud.updateIdentities(target, delta.add, delta.remove, current, { signal, beforeWrite });
       } catch (err) {
         if (!isPreconditionFailedError(err)) throw err;
         this.#o.hooks.onPreconditionFailed?.(key);
         log.info('Target changed since it was read; re-reading and re-planning the write', { etag: st.observedEtag });
         st.observed = undefined; // the read below replaces it; if it fails, read before the next write
         await this.#read(key, st, target, signal);
-        const notOurs = recordedAhead.filter((id) => st.observed!.has(id));
+        // Only when the first chunk was refused did nothing of ours land: then identities recorded ahead
+        // that are present now were added by someone else, and are not ours to remove later.
+        const notOurs = chunksSent <= 1 ? recordedAhead.filter((id) => st.observed!.has(id)) : [];
         if (notOurs.length) {
-          // The write did not land and someone else added these meanwhile: they are not ours to remove later.
           this.#fence();
           await this.#o.ownership.remove(target, notOurs);
         }

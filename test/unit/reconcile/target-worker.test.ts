@@ -3,7 +3,7 @@
  * dry run, write gate, adoption on first contact, and never touching identities it does not own.
  */
 import { describe, expect, it } from '@jest/globals';
-import { ConflictError, IdentityRejectedError, TargetNotFoundError, ThrottledError, TransientArmError } from '../../../controller/cloud/errors.js';
+import { ConflictError, IdentityRejectedError, PreconditionFailedError, TargetNotFoundError, ThrottledError, TransientArmError } from '../../../controller/cloud/errors.js';
 import { targetKey, type Target } from '../../../controller/cloud/provider.js';
 import { PassThrough } from 'node:stream';
 import { createLogger, createNullLogger, type Logger } from '../../../controller/observability/logger.js';
@@ -472,6 +472,22 @@ describe('TargetWorker: writes conditioned on what ARM said (issue 12)', () => {
     s.worker.setDemand(demand([]));
     await s.worker.process(KEY);
     expect(s.cloud.on(SS1)).toEqual(['a', 'kubelet']); // so A is never removed by us
+  });
+
+  it('a 412 on a later chunk keeps ownership of what the earlier chunks added', async () => {
+    const s = setup();
+    s.worker.setDemand(demand([B]));
+    await s.worker.process(KEY); // read + add B
+    const single = s.cloud.updateIdentities.bind(s.cloud);
+    s.cloud.updateIdentities = async (t, add, remove, current, options) => {
+      await single(t, add.slice(0, 1), [], current, options); // chunk 1 (A) lands
+      s.cloud.seed(t, [...(s.cloud.identities.get(KEY) ?? [])]); // someone writes between the chunks
+      options?.beforeWrite?.();
+      throw new PreconditionFailedError('changed', { statusCode: 412 }); // chunk 2 is refused
+    };
+    s.worker.setDemand(demand([A, B, KUBELET]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(expect.arrayContaining(['a']));
   });
 
   it('retries after 412 are bounded; then the target is retried later, quietly', async () => {
