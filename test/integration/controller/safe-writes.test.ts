@@ -4,11 +4,11 @@
  * 412 handled quietly, and a dry run that writes nothing to the cluster.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { newAssignedIdentity } from '../../../controller/api/assigned-identity.js';
 import { GROUP, PLURALS, VERSION, type AzureIdentity, type AzureIdentityBinding } from '../../../controller/api/types.js';
 import { toMicroTime } from '../../../controller/kube/time.js';
-import { OWNERSHIP_LABEL } from '../../../controller/reconcile/ownership.js';
+import { ConfigMapOwnershipStore, OWNERSHIP_LABEL } from '../../../controller/reconcile/ownership.js';
 import { startHarness, type Harness, VMSS, SUB, RG } from '../../support/harness.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -172,5 +172,43 @@ describe('safe ARM writes (issue 12)', () => {
     await h.waitForAssigned(2);
     await h.deletePod('p2');
     await waitFor(() => !h!.vmssIdentities().includes(upstreamAdded.toLowerCase()), 'the identity the upstream MIC added to be removed');
+  });
+
+  it('garbage-collects ownership records: of a scale set that no longer exists, and an empty one nothing needs', async () => {
+    h = await startHarness();
+    const { resourceId } = await h.addIdentity('id');
+    const records = new ConfigMapOwnershipStore(h.core, 'default');
+    await records.add({ kind: 'vmss', subscriptionId: SUB, resourceGroup: RG, name: 'deleted-pool' }, [resourceId.toLowerCase()]);
+    await records.add({ kind: 'vmss', subscriptionId: SUB, resourceGroup: RG, name: VMSS }, []);
+    expect(await ownershipRecords(h)).toBe(2);
+    await h.startMic();
+    await waitFor(async () => (await ownershipRecords(h!)) === 0, 'both records to be deleted');
+  });
+
+  it('a 404 naming an identity\'s resource group (not the scale set) is an identity problem: the scale set and its record are kept', async () => {
+    h = await startHarness();
+    const { resourceId: good } = await h.addIdentity('good');
+    await h.addIdentity('typo', { create: false });
+    // Point the AzureIdentity at a resource group that does not exist.
+    await h.custom.patchNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace: 'default', plural: PLURALS.AzureIdentity, name: 'typo',
+        body: { spec: { resourceID: `/subscriptions/${SUB}/resourceGroups/no-such-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/typo` } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await h.addBinding('b-good', 'good', 'good');
+    await h.addBinding('b-typo', 'typo', 'typo');
+    await h.startMic();
+    await h.addPod('p-typo', NODE0, 'typo');
+    await h.addPod('p-good', NODE1, 'good');
+    await waitFor(async () => (await statusOf(h!, 'p-good')) === 'Assigned', 'the good identity to be Assigned');
+    expect(h.vmssIdentities()).toContain(good.toLowerCase());
+    expect(await ownershipRecords(h)).toBe(1);
+    expect(h.logLines.some((l) => l.includes('Target no longer exists'))).toBe(false);
+    expect(await statusOf(h, 'p-typo')).toBe('Created');
+    const event = await waitFor(async () => {
+      const list = await h!.core.listNamespacedEvent({ namespace: 'default' });
+      return list.items.find((e) => e.reason === 'IdentityNotFound' && e.involvedObject.name === 'p-typo');
+    }, 'an IdentityNotFound Event on p-typo');
+    expect(event.message).toContain("Resource group 'no-such-rg' could not be found");
   });
 });
