@@ -274,10 +274,8 @@ export class TargetWorker {
       const driftDue = st.nextDriftAt !== undefined && st.nextDriftAt <= now;
       const confirmDue = demand.confirm === true && this.#stale(st);
       if (!st.observed || driftDue || confirmDue) await this.#read(key, st, demand.target, signal);
-      if (!st.adopted) {
-        if (this.#o.gate.blockedReason() && !this.#o.dryRun) return { kind: 'done' };
-        await this.#adopt(key, demand, st, log);
-      }
+      // Adoption only records ownership (no ARM write), so it also runs while ARM writes are paused.
+      if (!st.adopted) await this.#adopt(key, demand, st, log);
       const retries = this.#o.preconditionRetries ?? DEFAULT_PRECONDITION_RETRIES;
       for (let attempt = 0; ; attempt++) {
         const delta = this.#delta(key, demand, st);

@@ -245,6 +245,23 @@ describe('TargetWorker: adoption on first contact', () => {
     expect(owned(s)).toEqual(['a']);
   });
 
+  it('adopts while ARM writes are paused (only ownership is recorded), but not when fenced', async () => {
+    const paused = setup();
+    paused.cloud.seed(SS1, [A]);
+    paused.gate.blocked = 'paused';
+    paused.worker.setDemand(demand([A, B], [A]));
+    await paused.worker.process(KEY);
+    expect(owned(paused)).toEqual(['a']);
+    expect(paused.cloud.callsOf('update')).toEqual([]);
+
+    const fenced = setup();
+    fenced.cloud.seed(SS1, [A]);
+    fenced.gate.fence = 'not leader';
+    fenced.worker.setDemand(demand([A], [A]));
+    expect(await fenced.worker.process(KEY)).toEqual({ kind: 'done' });
+    expect(fenced.ownership.hasRecord(KEY)).toBe(false);
+  });
+
   it('Created AAIs count as evidence: their identities present on the target are adopted', async () => {
     const s = setup();
     s.cloud.seed(SS1, [A]);
