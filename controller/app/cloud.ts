@@ -6,6 +6,7 @@ import type { CloudConfig } from '../config/cloud-config.js';
 import { AzureCloudProvider, type AzureCloudProviderOptions } from '../cloud/azure-provider.js';
 import { routeAzureSdkLogs } from '../cloud/azure-sdk-logging.js';
 import { createCredential } from '../cloud/credential.js';
+import { armIdentityReader, type IdentityReader } from '../cloud/identity-validator.js';
 import { ArmRateLimiter } from '../cloud/throttle.js';
 import type { Logger } from '../observability/logger.js';
 import { recordArmCall, type MicMetrics } from '../observability/metrics.js';
@@ -36,14 +37,7 @@ export function protectedClusterIdentityClientId(config: Pick<CloudConfig, 'user
 /** The production cloud provider for a cloud configuration. */
 export function createAzureCloudProvider(config: CloudConfig, o: AzureCloudProviderFactoryOptions): AzureCloudProvider {
   routeAzureSdkLogs(o.logger);
-  const credential = createCredential({
-    tenantId: config.tenantId,
-    aadClientId: config.aadClientId,
-    aadClientSecret: config.aadClientSecret,
-    useManagedIdentityExtension: config.useManagedIdentityExtension,
-    userAssignedIdentityID: config.userAssignedIdentityID,
-    activeDirectoryEndpoint: config.activeDirectoryEndpoint,
-  });
+  const credential = credentialFor(config);
   return new AzureCloudProvider({
     credential,
     resourceManagerEndpoint: config.resourceManagerEndpoint,
@@ -56,5 +50,26 @@ export function createAzureCloudProvider(config: CloudConfig, o: AzureCloudProvi
     clock: o.clock,
     logger: o.logger,
     onCall: o.metrics ? (call) => recordArmCall(o.metrics!, call) : undefined,
+  });
+}
+
+/** Reads user-assigned identities through `@azure/arm-msi` for identity validation (same cloud and credential kind). */
+export function createIdentityReader(config: CloudConfig, o: { userAgent?: string } = {}): IdentityReader {
+  return armIdentityReader({
+    credential: credentialFor(config),
+    resourceManagerEndpoint: config.resourceManagerEndpoint,
+    tokenAudience: config.tokenAudience,
+    userAgent: o.userAgent,
+  });
+}
+
+function credentialFor(config: CloudConfig): ReturnType<typeof createCredential> {
+  return createCredential({
+    tenantId: config.tenantId,
+    aadClientId: config.aadClientId,
+    aadClientSecret: config.aadClientSecret,
+    useManagedIdentityExtension: config.useManagedIdentityExtension,
+    userAssignedIdentityID: config.userAssignedIdentityID,
+    activeDirectoryEndpoint: config.activeDirectoryEndpoint,
   });
 }

@@ -3,7 +3,7 @@
  * flags and configuration (exit 2 with one clear line on bad input), logger, metrics, the Azure
  * provider, one MicApp replica, and graceful shutdown on SIGTERM/SIGINT.
  */
-import { createAzureCloudProvider, protectedClusterIdentityClientId } from './cloud.js';
+import { createAzureCloudProvider, createIdentityReader, protectedClusterIdentityClientId } from './cloud.js';
 import { MicApp } from './mic-app.js';
 import { MIC_BUILD, MIC_VERSION } from './version.js';
 import { loadCloudConfig, redactCloudConfig } from '../config/cloud-config.js';
@@ -101,6 +101,7 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
     resourceGroup: cloudConfig.resourceGroup,
     clusterIdentityClientId: protectedClusterIdentityClientId(cloudConfig),
     cloud,
+    identityReader: createIdentityReader(cloudConfig, { userAgent: ua }),
     kc,
     logger,
     metrics,

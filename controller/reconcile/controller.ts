@@ -85,6 +85,8 @@ export interface MicControllerOptions {
    * undefined when it may. Checked before every write.
    */
   fenceReason?: () => string | undefined;
+  /** Identity validation (issue 15): called once per sync pass with the desired assignments; must not throw or block. */
+  identityScreen?: { screen(assignments: Iterable<DesiredAssignment>): Promise<void> };
 }
 
 /** Options of {@link MicController.stop}. */
@@ -299,6 +301,7 @@ export class MicController {
     for (const key of p.desired.desired.keys()) if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, now);
     for (const key of this.#firstSeen.keys()) if (!p.desired.desired.has(key)) this.#firstSeen.delete(key);
 
+    await this.#o.identityScreen?.screen(p.desired.desired.values());
     const demand = new Map<string, TargetDemand>();
     for (const tp of p.targets.values()) demand.set(tp.key, { target: tp.target, desired: tp.desired, adoptable: tp.adoptable, confirm: tp.confirm });
     for (const key of this.#o.worker.setDemand(demand)) this.requestTarget(key);

@@ -66,6 +66,23 @@ describe('Azure emulator: etag and If-Match', () => {
     expect(state.resources.find((r) => r.id === armId)?.etag).toBe(e2);
   });
 
+  it('the HTTP control POST /_emulator/resource-identities writes out of band and bumps the etag', async () => {
+    const armId = vmssId(SUB, RG, vmss);
+    const before = emu.controls.getEtag(armId);
+    const res = await fetch(`${emu.armUrl}/_emulator/resource-identities`, {
+      method: 'POST',
+      body: JSON.stringify({ armId, userAssigned: [idB], systemAssigned: true, by: 'policy' }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { type: string; etag: string };
+    expect(body.type).toBe('SystemAssigned, UserAssigned');
+    expect(body.etag).not.toBe(before);
+    expect(body.etag).toBe(emu.controls.getEtag(armId));
+    expect(emu.controls.identityChanges(armId).map((c) => c.by)).toEqual(['backdoor:policy']);
+    const bad = await fetch(`${emu.armUrl}/_emulator/resource-identities`, { method: 'POST', body: JSON.stringify({ armId: 'nope' }) });
+    expect(bad.status).toBe(404);
+  });
+
   it('If-Match with a stale etag → 412 PreconditionFailed in ARM error shape, nothing written', async () => {
     const armId = vmssId(SUB, RG, vmss);
     const stale = (await compute.virtualMachineScaleSets.get(RG, vmss)).etag;

@@ -71,6 +71,29 @@ export function stateView(core: EmulatorCore): Record<string, unknown> {
   };
 }
 
+/**
+ * `POST /_emulator/resource-identities` `{ armId, userAssigned?, systemAssigned?, by? }`: an out-of-band
+ * write (another actor than the controller) to a VM/VMSS's identities, for out-of-process tests. Audited
+ * in the identity change log as `backdoor:<by>`; bumps the etag like any write. Answers the new state.
+ */
+function outOfBandWrite(core: EmulatorCore, raw: string): Reply {
+  let body: { armId?: unknown; userAssigned?: unknown; systemAssigned?: unknown; by?: unknown };
+  try {
+    body = JSON.parse(raw) as typeof body;
+  } catch {
+    return { status: 400, body: { error: { code: 'BadRequest', message: 'body must be JSON' } } };
+  }
+  const resource = typeof body.armId === 'string' ? core.store.resource(body.armId) : undefined;
+  if (!resource) return { status: 404, body: { error: { code: 'NotFound', message: 'no VM or VMSS with that armId' } } };
+  if (body.userAssigned !== undefined && !(Array.isArray(body.userAssigned) && body.userAssigned.every((i) => typeof i === 'string'))) {
+    return { status: 400, body: { error: { code: 'BadRequest', message: 'userAssigned must be a list of identity IDs' } } };
+  }
+  const userAssigned = (body.userAssigned as string[] | undefined)?.map((i) => i.toLowerCase()) ?? [...resource.userAssigned];
+  const systemAssigned = typeof body.systemAssigned === 'boolean' ? body.systemAssigned : resource.system !== undefined;
+  core.store.setIdentityState(resource, { systemAssigned, userAssigned }, `backdoor:${typeof body.by === 'string' ? body.by : 'http'}`, core.clock.realNow());
+  return { status: 200, body: { ...core.store.summary(resource), etag: etagOf(resource) } };
+}
+
 function errorReply(e: ArmError, timeScale: number): Reply {
   return { status: e.status, headers: e.retryAfterMs !== undefined ? retryAfterHeaders(e.retryAfterMs, timeScale) : {}, body: e.body() };
 }
@@ -84,6 +107,7 @@ export async function dispatch(core: EmulatorCore, req: IncomingMessage, res: Se
 
   if (plane === 'arm' && /^\/_emulator\//.test(path)) {
     if (path === '/_emulator/state') return send(res, { status: 200, body: stateView(core) });
+    if (path === '/_emulator/resource-identities' && method === 'POST') return send(res, outOfBandWrite(core, await readBody(req)));
     if (path === '/_emulator/audit') return send(res, { status: 200, body: { entries: core.audit.entries(), counters: core.audit.counters() } });
     return send(res, { status: 404, body: { error: { code: 'NotFound', message: 'unknown emulator view' } } });
   }
