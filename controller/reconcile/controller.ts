@@ -99,6 +99,11 @@ export interface StopOptions {
 export const IDENTITY_MISSING_REASON = 'IdentityMissing';
 
 const SYNC_KEY = 'sync';
+
+/** Key of an AAI in the planner's `writtenThisTerm`. */
+function termKey(aai: AzureAssignedIdentity): string {
+  return `${aai.metadata.namespace ?? ''}/${aai.metadata.name}`;
+}
 /** Default time in-flight ARM writes get to finish on stop. */
 const DEFAULT_STOP_GRACE_MS = 10_000;
 /** Default coalescing window of sync requests. */
@@ -124,6 +129,8 @@ export class MicController {
   #inflight = new AbortController();
   /** The stop in progress, if any. */
   #stopping: Promise<void> | undefined;
+  /** AAIs (`namespace/name`) created or rewritten in this leadership term (not adoption evidence). */
+  #writtenThisTerm = new Set<string>();
   /** Targets waiting out a retry delay: new demand must not cut the wait short. */
   readonly #retryAt = new Map<string, number>();
 
@@ -175,6 +182,7 @@ export class MicController {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#writtenThisTerm = new Set();
     if (this.#syncQueue.isShuttingDown()) {
       this.#syncQueue = this.#newSyncQueue();
       this.#targetQueue = this.#newTargetQueue();
@@ -294,7 +302,9 @@ export class MicController {
     const cycle = ++this.#cycle;
     const started = this.#o.clock.now();
     const snapshot = this.#o.state.snapshot();
-    const p = plan(snapshot, this.#o.worker.states(), this.#o.planConfig, this.#o.clock.now());
+    const present = new Set(snapshot.assigned.map(termKey));
+    for (const key of this.#writtenThisTerm) if (!present.has(key)) this.#writtenThisTerm.delete(key);
+    const p = plan(snapshot, this.#o.worker.states(), this.#o.planConfig, { now: this.#o.clock.now(), writtenThisTerm: this.#writtenThisTerm });
     this.#lastPlan = p;
     this.#lastPlanMs = this.#o.clock.now() - started;
     const now = this.#o.clock.now();
@@ -416,6 +426,7 @@ export class MicController {
 
   async #create(body: AzureAssignedIdentity, d: DesiredAssignment): Promise<void> {
     const t0 = this.#o.clock.now();
+    this.#writtenThisTerm.add(termKey(body));
     try {
       const created = await this.#o.writer.create(body);
       this.#o.state.noteWritten(created);
@@ -433,6 +444,7 @@ export class MicController {
 
   async #update(body: AzureAssignedIdentity, d: DesiredAssignment): Promise<void> {
     const t0 = this.#o.clock.now();
+    this.#writtenThisTerm.add(termKey(body));
     try {
       const updated = await this.#o.writer.replace(body);
       this.#o.state.noteWritten(updated);
@@ -465,6 +477,7 @@ export class MicController {
   /** Sets an Assigned object back to Created: ARM no longer shows its identity (or it is being removed). */
   async #demote(aai: AzureAssignedIdentity, d: DesiredAssignment, why: 'missing' | 'removing'): Promise<void> {
     const fields = { assignedIdentity: objectKey(aai.metadata.namespace, aai.metadata.name), pod: `${d.pod.namespace}/${d.pod.name}`, node: d.nodeName, identity: d.identityId, why };
+    this.#writtenThisTerm.add(termKey(aai));
     try {
       const updated = await this.#o.writer.setStatus(aai, 'Created');
       this.#o.state.noteWritten(updated);

@@ -26,6 +26,17 @@ export interface PlanConfig {
   confirmMaxAgeMs?: number;
 }
 
+/** What the planner needs to know about the moment and this controller's own recent writes. */
+export interface PlanContext {
+  /** Now, on the clock of `TargetState.confirmedAt` (freshness of confirmations); omitted: not checked. */
+  now?: number;
+  /**
+   * AzureAssignedIdentities (`namespace/name`) this controller created or rewrote in this leadership
+   * term: a `Created` one is no evidence that a previous controller added its identity.
+   */
+  writtenThisTerm?: ReadonlySet<string>;
+}
+
 /** Desired identities of one target. */
 export interface TargetPlan {
   key: string;
@@ -94,7 +105,9 @@ function statusOf(aai: AzureAssignedIdentity): AssignedIdentityState {
  * Plans one pass. `states` holds what is known per target key (observed identities, ownership,
  * quarantine, grace); targets not in it are treated as unknown and unowned.
  */
-export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState>, config: PlanConfig, now?: number): Plan {
+export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState>, config: PlanConfig, context: PlanContext = {}): Plan {
+  const now = context.now;
+  const ours = (aai: AzureAssignedIdentity): boolean => context.writtenThisTerm?.has(`${aai.metadata.namespace ?? ''}/${aai.metadata.name}`) ?? false;
   const desiredState = computeDesired(snapshot, config.forceNamespaced);
   const problems = [...desiredState.problems];
   const targets = new Map<string, TargetPlan>();
@@ -150,7 +163,9 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
     const tp = targetPlan(aai.spec.nodename ?? aai.metadata.labels?.[NODENAME_LABEL] ?? '');
     const id = embeddedIdentityId(aai);
     const status = statusOf(aai);
-    if (tp && id && (status === 'Assigned' || status === '' || status === 'Created')) tp.adoptable.add(id);
+    // Evidence that a previous controller added the identity: an Assigned object, or a Created one it
+    // left behind (it may have crashed between the ARM write and the status update).
+    if (tp && id && (status === 'Assigned' || status === '' || (status === 'Created' && !ours(aai)))) tp.adoptable.add(id);
   }
   const stateOf = (key: string): TargetState => states.get(key) ?? EMPTY_STATE;
   /** Present as last confirmed by ARM and not being removed. */
@@ -169,7 +184,7 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
     const st = stateOf(key);
     if (protectedIds.has(id) || tp?.desired.has(id)) return false;
     const status = statusOf(aai);
-    if (st.adopted === false && (status === 'Assigned' || status === '' || status === 'Created')) return true; // wait for adoption
+    if (st.adopted === false && (status === 'Assigned' || status === '' || (status === 'Created' && !ours(aai)))) return true; // wait for adoption
     if (!st.owned.has(id)) return false;
     if (st.observed && !st.observed.has(id)) return false;
     if (config.unassignGraceMs > 0) return false; // AAIs go at once; the identity stays for the grace period

@@ -259,7 +259,7 @@ export class TargetWorker {
     const demand = planned ?? this.#recordOnlyDemand(key);
     if (!demand) return { kind: 'done' };
     const log = this.#o.logger.child({ target: targetArmId(demand.target), [demand.target.kind]: demand.target.name });
-    if (!planned && this.#o.ownership.owned(key).size === 0) return this.#dropEmptyRecord(key, demand.target, log);
+    if (!planned && this.#o.ownership.owned(key).size === 0) return this.#collectRecord(key, demand.target, signal, log);
     const stKnown = this.#states.get(key);
     if (demand.desired.size === 0 && this.#o.ownership.owned(key).size === 0 && (stKnown?.adopted === true || demand.adoptable.size === 0)) {
       return { kind: 'done' };
@@ -276,6 +276,7 @@ export class TargetWorker {
       if (!st.observed || driftDue || confirmDue) await this.#read(key, st, demand.target, signal);
       // Adoption only records ownership (no ARM write), so it also runs while ARM writes are paused.
       if (!st.adopted) await this.#adopt(key, demand, st, log);
+      await this.#noteForeign(key, demand.target, st, log);
       const retries = this.#o.preconditionRetries ?? DEFAULT_PRECONDITION_RETRIES;
       for (let attempt = 0; ; attempt++) {
         const delta = this.#delta(key, demand, st);
@@ -328,7 +329,8 @@ export class TargetWorker {
    */
   async #adopt(key: string, demand: TargetDemand, st: MutableState, log: Logger): Promise<void> {
     const owned = this.#o.ownership.owned(key);
-    const adopt = [...demand.adoptable].filter((id) => st.observed!.has(id) && !owned.has(id));
+    const foreign = this.#o.ownership.foreign(key);
+    const adopt = [...demand.adoptable].filter((id) => st.observed!.has(id) && !owned.has(id) && !foreign.has(id));
     if (adopt.length && !this.#o.dryRun) {
       this.#fence();
       await this.#o.ownership.add(demand.target, adopt);
@@ -466,12 +468,43 @@ export class TargetWorker {
     }
   }
 
-  /** A record that owns nothing on a target nothing needs serves no purpose: delete it. */
-  async #dropEmptyRecord(key: string, target: Target, log: Logger): Promise<PassResult> {
-    this.#state(key, target); // visited this term
+  /**
+   * Records identities present on the target that this controller neither owns nor knows as foreign,
+   * so that adoption in a later term never takes them over. A failure is logged; the next pass retries.
+   */
+  async #noteForeign(key: string, target: Target, st: MutableState, log: Logger): Promise<void> {
+    if (this.#o.dryRun || !st.observed) return;
+    const owned = this.#o.ownership.owned(key);
+    const foreign = this.#o.ownership.foreign(key);
+    const unseen = [...st.observed].filter((id) => !owned.has(id) && !foreign.has(id));
+    if (!unseen.length) return;
+    try {
+      this.#fence();
+      await this.#o.ownership.addForeign(target, unseen);
+    } catch (err) {
+      if (isFencedError(err)) throw err;
+      log.error('Failed to record identities this controller did not add', { identities: unseen, err });
+    }
+  }
+
+  /**
+   * Garbage collection of a record nothing in the plan needs and that owns nothing: without foreign
+   * entries it serves no purpose and is deleted; with them it is kept unless ARM says the target is gone
+   * (one read per leadership term).
+   */
+  async #collectRecord(key: string, target: Target, signal: AbortSignal | undefined, log: Logger): Promise<PassResult> {
+    const st = this.#state(key, target); // visited this term
     if (this.#o.gate.blockedReason()) return { kind: 'done' };
-    await this.#dropRecord(target, log);
-    return { kind: 'done' };
+    if (this.#o.ownership.foreign(key).size === 0) {
+      await this.#dropRecord(target, log);
+      return { kind: 'done' };
+    }
+    try {
+      this.#observe(st, await this.#o.cloud.getIdentities(target, signal));
+      return { kind: 'done' };
+    } catch (err) {
+      return this.#failed(key, { target, desired: new Set(), adoptable: new Set() }, st, [], err, signal, log);
+    }
   }
 
 /** How long to hold a write so changes still arriving join it (0: write now). */

@@ -144,6 +144,8 @@ interface PlanCase {
   config?: Partial<PlanConfig>;
   /** Planner clock (freshness of confirmations); omitted: freshness is not checked. */
   now?: number;
+  /** AAIs (`namespace/name`) this controller wrote in this term. */
+  writtenThisTerm?: string[];
   expected: Partial<PlanSummary>;
 }
 
@@ -336,6 +338,13 @@ const cases: PlanCase[] = [
     expected: { ...noKubeWork, pendingRemoval: [aaiKey('p1')], targets: { [SS1]: { desired: [], waiting: 1, adoptable: [A] } } },
   },
   {
+    name: 'a Created AAI this controller wrote in this term is no evidence: not adoptable, goes at once',
+    seed: { nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA, withStatus('Created'))] },
+    states: { [SS1]: { observed: [A], adopted: false } },
+    writtenThisTerm: [aaiKey('p1')],
+    expected: { ...noKubeWork, remove: [aaiKey('p1')], targets: { [SS1]: { desired: [], waiting: 0, adoptable: [] } } },
+  },
+  {
     name: 'target not yet adopted: undesired Created AAI waits for first contact too',
     seed: { nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA, withStatus('Created'))] },
     states: { [SS1]: { observed: [A], adopted: false } },
@@ -441,8 +450,8 @@ const cases: PlanCase[] = [
 ];
 
 describe('plan', () => {
-  it.each(cases)('$name', ({ seed, states, config: overrides, now, expected }) => {
-    const p = plan(snapshotOf(seed), statesOf(states ?? {}), { ...config, ...overrides }, now);
+  it.each(cases)('$name', ({ seed, states, config: overrides, now, writtenThisTerm, expected }) => {
+    const p = plan(snapshotOf(seed), statesOf(states ?? {}), { ...config, ...overrides }, { now, writtenThisTerm: new Set(writtenThisTerm ?? []) });
     // Compare exactly, but only the parts the case states.
     const summary = summarize(p);
     const picked = Object.fromEntries(Object.keys(expected).map((k) => [k, summary[k as keyof PlanSummary]]));

@@ -93,7 +93,7 @@ class Harness {
       },
       this.worker.states(),
       this.config,
-      this.clock.now(),
+      { now: this.clock.now() },
     );
     this.#rememberPlan(p);
     const demand = new Map<string, TargetDemand>();

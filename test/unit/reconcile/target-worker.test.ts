@@ -262,6 +262,22 @@ describe('TargetWorker: adoption on first contact', () => {
     expect(fenced.ownership.hasRecord(KEY)).toBe(false);
   });
 
+  it('identities seen on the target that it did not add are recorded as foreign and never adopted in a later term', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [KUBELET, BAD]); // BAD: pre-assigned by someone else (a "legacy" identity)
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY);
+    expect([...s.ownership.foreign(KEY)].map(shortId).sort()).toEqual(['bad', 'kubelet']);
+    // A later term: a pod uses the legacy identity and its AAI is Assigned (it was already there).
+    s.worker.reset();
+    s.worker.setDemand(demand([A, BAD], [A, BAD]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
+    s.worker.setDemand(demand([]));
+    await s.worker.process(KEY);
+    expect(s.cloud.on(SS1)).toEqual(['bad', 'kubelet']);
+  });
+
   it('Created AAIs count as evidence: their identities present on the target are adopted', async () => {
     const s = setup();
     s.cloud.seed(SS1, [A]);
@@ -631,6 +647,23 @@ describe('TargetWorker: ownership records (issue 12)', () => {
     expect(await s.worker.process(KEY)).toEqual({ kind: 'done' });
     expect(s.ownership.hasRecord(KEY)).toBe(false);
     expect(s.cloud.calls).toEqual([]);
+  });
+
+  it('a record with foreign entries of a target nothing needs is kept while the target exists, deleted once ARM says it is gone', async () => {
+    const s = setup();
+    await s.ownership.addForeign(SS1, [KUBELET]);
+    s.cloud.seed(SS1, [KUBELET]);
+    expect(s.worker.setDemand(new Map())).toEqual([KEY]);
+    await s.worker.process(KEY);
+    expect(s.ownership.hasRecord(KEY)).toBe(true);
+    expect(s.cloud.callsOf('get')).toHaveLength(1);
+    expect(s.worker.setDemand(new Map())).toEqual([]); // once per term
+
+    s.worker.reset(); // next term: the scale set has been deleted meanwhile
+    s.cloud.getErrors.push(new TargetNotFoundError('gone', { statusCode: 404, armCode: 'ResourceNotFound' }));
+    expect(s.worker.setDemand(new Map())).toEqual([KEY]);
+    await s.worker.process(KEY);
+    await waitFor(() => !s.ownership.hasRecord(KEY), 'the record to be deleted');
   });
 
   it('a failed record deletion is logged, not swallowed, and the pass goes on', async () => {
