@@ -160,11 +160,12 @@ export class TargetWorker {
   states(): Map<string, TargetState> {
     const quarantined = this.#o.quarantine.active();
     const out = new Map<string, TargetState>();
-    const keys = new Set([...this.#states.keys(), ...this.#o.ownership.targets().keys()]);
+    const recorded = this.#o.ownership.targets();
+    const keys = new Set([...this.#states.keys(), ...recorded.keys()]);
     for (const key of keys) {
       const st = this.#states.get(key);
       out.set(key, {
-        target: st?.target ?? this.#o.ownership.targets().get(key),
+        target: st?.target ?? recorded.get(key),
         observed: st?.observed,
         confirmedAt: st?.observedAt,
         removing: st?.removing,
