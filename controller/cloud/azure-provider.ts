@@ -171,6 +171,12 @@ export class AzureCloudProvider implements CloudProvider {
     // Re-planning after each chunk converges in `planned` chunks unless others write meanwhile (then
     // the etag no longer matches and ARM answers 412); the bound only stops a misbehaving server.
     for (let body = planIdentityPatch(state, add, remove)[0]; body && writes < planned + 1; body = planIdentityPatch(state, add, remove)[0]) {
+      if (!fresh) {
+        // The previous chunk's result carried no etag: re-read so this chunk is planned from fresh state.
+        state = await this.getIdentities(target, signal);
+        fresh = true;
+        continue;
+      }
       this.#options.logger?.info('Updating user-assigned identities', {
         ...logFields(target),
         identityType: body.identity.type,
@@ -180,17 +186,14 @@ export class AzureCloudProvider implements CloudProvider {
         chunks: Math.max(planned, writes + 1),
         conditional: state.etag !== undefined,
       });
-      if (!fresh) {
-        // The previous chunk's result carried no etag: re-read so this chunk is planned from fresh state.
-        state = await this.getIdentities(target, signal);
-        fresh = true;
-        continue;
-      }
       beforeWrite?.();
       const result = await this.#patch(target, body, state.etag, signal);
       writes++;
       state = stateAfterChunk(state, body, result);
       fresh = state.etag !== undefined;
+    }
+    if (planIdentityPatch(state, add, remove).length > 0) {
+      this.#options.logger?.warn('Identity update did not converge; the caller re-reads and retries', { ...logFields(target), writes });
     }
     return { after: state, writes };
   }

@@ -85,7 +85,7 @@ export interface MicControllerOptions {
    * undefined when it may. Checked before every write.
    */
   fenceReason?: () => string | undefined;
-  /** Identity validation (issue 15): called once per sync pass with the desired assignments; must not throw or block. */
+  /** Identity validation (issue 15): called once per sync pass with the desired assignments; never throws, waits only briefly (bounded). */
   identityScreen?: { screen(assignments: Iterable<DesiredAssignment>): Promise<void> };
 }
 
