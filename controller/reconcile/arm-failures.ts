@@ -54,7 +54,8 @@ export function classifyArmFailure(err: unknown): ArmFailure {
           : 'check spec.resourceID of the AzureIdentity';
     return { kind: 'rejected', identityIds: err.identityIds, reason, remedy, code, message };
   }
-  if (isPreconditionFailedError(err)) return { kind: 'precondition', reason: 'TargetChanged', code, message };
+  // Never surfaced as an Event or condition: the worker re-reads and retries quietly.
+  if (isPreconditionFailedError(err)) return { kind: 'precondition', reason: ArmReasons.conflict, code, message };
   if (isThrottledError(err)) return { kind: 'throttled', retryAfterMs: Math.max(MIN_RETRY_MS, err.retryAfterMs), reason: ArmReasons.throttled, code, message, local: err.local };
   if (isConflictError(err)) return { kind: 'conflict', retryAfterMs: Math.max(MIN_RETRY_MS, err.retryAfterMs), reason: ArmReasons.conflict, code, message };
   if (isTargetNotFoundError(err)) return { kind: 'target-gone', reason: 'TargetNotFound', code, message };

@@ -6,7 +6,7 @@
 import PQueue from 'p-queue';
 import type { AzureAssignedIdentity } from '../api/types.js';
 import { WorkQueue } from '../kube/workqueue.js';
-import type { MicMetrics } from '../observability/metrics.js';
+import { workQueueMetrics, type MicMetrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { AssignedIdentityWriter } from './aai-writer.js';
@@ -95,9 +95,6 @@ export interface StopOptions {
   abortInFlight?: boolean;
 }
 
-/** Event reason on a pod whose Assigned identity ARM no longer shows on the node (set back to Created). */
-export const IDENTITY_MISSING_REASON = 'IdentityMissing';
-
 const SYNC_KEY = 'sync';
 
 /** Key of an AAI in the planner's `writtenThisTerm`. */
@@ -143,14 +140,14 @@ export class MicController {
   }
 
   #newSyncQueue(): WorkQueue {
-    return new WorkQueue({ clock: this.#o.clock, rateLimit: { baseDelayMs: 200, maxDelayMs: 30_000 } });
+    return new WorkQueue({ clock: this.#o.clock, rateLimit: { baseDelayMs: 200, maxDelayMs: 30_000 }, metrics: workQueueMetrics(this.#o.metrics, 'sync') });
   }
 
   #newTargetQueue(): WorkQueue {
     return new WorkQueue({
       clock: this.#o.clock,
       rateLimit: { baseDelayMs: 1_000, maxDelayMs: 300_000 },
-      metrics: { onDepth: (n) => this.#o.metrics?.queueDepth.set(n) },
+      metrics: workQueueMetrics(this.#o.metrics, 'targets', (n) => this.#o.metrics?.queueDepth.set(n)),
     });
   }
 
@@ -488,7 +485,7 @@ export class MicController {
     }
     this.#o.logger.warn('Identity no longer on the node; AzureAssignedIdentity set back to Created until it is assigned again', fields);
     const detail = why === 'missing' ? 'Azure no longer shows it on the VM/VMSS' : 'it is being removed from the VM/VMSS';
-    this.#event({ apiVersion: 'v1', kind: 'Pod', name: d.pod.name, namespace: d.pod.namespace, uid: d.pod.uid }, 'Warning', IDENTITY_MISSING_REASON,
+    this.#event({ apiVersion: 'v1', kind: 'Pod', name: d.pod.name, namespace: d.pod.namespace, uid: d.pod.uid }, 'Warning', 'IdentityMissing',
       `identity ${d.identity.metadata.name} (${d.identity.spec.resourceID ?? ''}) is not available on node ${d.nodeName}: ${detail}; AzureAssignedIdentity ${aai.metadata.name} is Created again until the identity is re-assigned`);
   }
 

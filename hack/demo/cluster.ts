@@ -102,9 +102,13 @@ export class DemoCluster {
     }
   }
 
+  /** Every Event in `namespace` (core/v1). */
+  async events(namespace: string): Promise<CoreV1Event[]> {
+    return (await this.#core.listNamespacedEvent({ namespace })).items;
+  }
+
   /** Warning Events in `namespace` (core/v1). */
   async warningEvents(namespace: string): Promise<CoreV1Event[]> {
-    const list = await this.#core.listNamespacedEvent({ namespace });
-    return list.items.filter((e) => e.type === 'Warning');
+    return (await this.events(namespace)).filter((e) => e.type === 'Warning');
   }
 }

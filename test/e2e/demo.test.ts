@@ -12,9 +12,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parseDemoArgs, isDemoUsageError } from '../../hack/demo/args.js';
 import { DemoCluster } from '../../hack/demo/cluster.js';
 import { parseEnvFile, isEnvFileError } from '../../hack/demo/env-file.js';
+import { describeEvents, eventsAbout, formatAge } from '../../hack/demo/events.js';
 import { pollUntil, isPollTimeoutError } from '../../hack/demo/poll.js';
 import { StepRunner, isDemoStepError } from '../../hack/demo/steps.js';
-import { DEMO_NAMES, STEP_TITLES } from '../../hack/demo/walkthrough.js';
+import { DEMO_NAMES, STEP_TITLES, VALIDATION_REASONS } from '../../hack/demo/walkthrough.js';
+import type { CoreV1Event } from '@kubernetes/client-node';
 import { waitFor } from '../support/wait.js';
 
 const DEMO = path.resolve('dist/hack/demo/demo.js');
@@ -64,6 +66,16 @@ function isRunning(pid: number): boolean {
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** The describe-style Events block printed for `kind name`: its heading and first event row. */
+function describedEvent(kind: string, name: string, reason: string): RegExp {
+  return new RegExp(`kubectl describe ${kind} ${escape(name)} -n default   \\(Events\\)\\n\\s+Events:\\n\\s+Type\\s+Reason\\s+Age\\s+From\\s+Message\\n.*\\n\\s+Warning\\s+${reason}\\s+\\d+s\\s+\\S+\\s+\\S`);
+}
+
+/** True when `events` hold a Warning `reason` about `kind/name`. */
+function hasWarning(events: readonly CoreV1Event[], kind: string, name: string, reason: string): boolean {
+  return eventsAbout(events, { kind, name }).some((e) => e.type === 'Warning' && e.reason === reason);
+}
+
 beforeAll(() => {
   if (!existsSync(DEMO)) throw new Error(`${DEMO} is missing: run make build (make test builds first)`);
 });
@@ -91,6 +103,21 @@ describe('make demo', () => {
       expect(out).toMatch(/holderIdentity=mic-[ab]/);
       expect(out).toMatch(/AzureAssignedIdentity demo-default-demo-identity: Assigned/);
       expect(out).toMatch(/Warning IdentityForbidden on (Pod|AzureIdentityBinding)\//);
+
+      // Identity validation: the missing identity is held back alone, with Events; the healthy one is assigned.
+      const N = DEMO_NAMES;
+      expect(out).toContain(`Warning ${VALIDATION_REASONS.notFound} on Pod/${N.missingPod}`);
+      expect(out).toContain(`Warning ${VALIDATION_REASONS.notFound} on AzureIdentity/${N.missingIdentity}`);
+      expect(out).toMatch(describedEvent('pod', N.missingPod, VALIDATION_REASONS.notFound));
+      expect(out).toMatch(describedEvent('azureidentity', N.missingIdentity, VALIDATION_REASONS.notFound));
+      expect(out).toContain(`AzureAssignedIdentity ${N.healthyPod}-default-${N.healthyIdentity}: Assigned`);
+      expect(out).toMatch(new RegExp(`AzureAssignedIdentity ${N.missingPod}-default-${N.missingIdentity}: (?!Assigned)\\S+ \\(held back\\)`));
+      expect(out).toMatch(/ARM writes since the scene began: [1-9]\d*, rejected: 0$/m);
+      expect(out).toMatch(/0 of [1-9]\d* ARM writes rejected$/m);
+      // The wrong clientID is reported, naming what Azure has.
+      expect(out).toMatch(describedEvent('azureidentity', N.mismatchIdentity, VALIDATION_REASONS.clientIdMismatch));
+      expect(out).toMatch(/Azure reports clientId 1d000001-0000-4000-8000-000000000001/);
+      expect(out).toMatch(new RegExp(`${VALIDATION_REASONS.clientIdMismatch} after \\d+\\.\\d\\d s, then Assigned$`, 'm'));
       const kubeconfig = path.join(stateDir, 'kubeconfig');
       expect(out).toContain(`kubectl --kubeconfig ${kubeconfig} get azureassignedidentities -A`);
       expect(out).toContain(`kubectl --kubeconfig ${kubeconfig} describe azureidentitybinding ${DEMO_NAMES.forbiddenBinding}`);
@@ -120,6 +147,21 @@ describe('make demo', () => {
       const names = (await cluster.listAssigned()).map((a) => a.metadata.name);
       expect(names).toContain('demo-forbidden-default-forbidden-identity');
       expect(names).not.toContain('demo-default-demo-identity');
+      // Identity validation left its trace in the cluster: Events on the pods and AzureIdentities,
+      // the healthy identity Assigned, the missing one not.
+      const N = DEMO_NAMES;
+      const byName = new Map((await cluster.listAssigned()).map((a) => [a.metadata.name, a.status?.status]));
+      expect(byName.get(`${N.healthyPod}-default-${N.healthyIdentity}`)).toBe('Assigned');
+      expect(byName.has(`${N.missingPod}-default-${N.missingIdentity}`)).toBe(true);
+      expect(byName.get(`${N.missingPod}-default-${N.missingIdentity}`)).not.toBe('Assigned');
+      expect(byName.get(`${N.mismatchPod}-default-${N.mismatchIdentity}`)).toBe('Assigned');
+      const events = await cluster.events(N.namespace);
+      expect(hasWarning(events, 'Pod', N.missingPod, VALIDATION_REASONS.notFound)).toBe(true);
+      expect(hasWarning(events, 'AzureIdentity', N.missingIdentity, VALIDATION_REASONS.notFound)).toBe(true);
+      expect(hasWarning(events, 'Pod', N.healthyPod, VALIDATION_REASONS.notFound)).toBe(false);
+      expect(hasWarning(events, 'AzureIdentity', N.healthyIdentity, VALIDATION_REASONS.notFound)).toBe(false);
+      expect(hasWarning(events, 'AzureIdentity', N.mismatchIdentity, VALIDATION_REASONS.clientIdMismatch)).toBe(true);
+      expect(hasWarning(events, 'Pod', N.mismatchPod, VALIDATION_REASONS.clientIdMismatch)).toBe(true);
       const pids = replicaPids(run.output());
       expect(pids).toHaveLength(2);
       for (const pid of pids) expect(isRunning(pid)).toBe(true);
@@ -159,7 +201,7 @@ describe('make demo', () => {
     const run = startDemo(['--bogus']);
     const { code } = await run.exited;
     expect(code).toBe(2);
-    expect(run.output()).toContain('unknown argument --bogus');
+    expect(run.output()).toContain("Unknown option '--bogus'");
   });
 });
 
@@ -212,6 +254,36 @@ describe('demo helpers', () => {
       expect.stringMatching(/^2\s+second\s+FAIL\s+0\.50 s\s+boom$/),
       expect.stringMatching(/^3\s+third\s+SKIPPED\s+0\.00 s\s+not run$/),
     ]);
+  });
+
+  it('renders the Events of one object as kubectl describe does, oldest first', () => {
+    const ev = (name: string, kind: string, reason: string, at: string, extra: Partial<CoreV1Event> = {}): CoreV1Event => ({
+      metadata: { name: `${name}.${reason}` },
+      involvedObject: { kind, name },
+      type: 'Warning',
+      reason,
+      message: `${reason} for ${name}`,
+      lastTimestamp: new Date(at),
+      source: { component: 'mic' },
+      ...extra,
+    });
+    const all = [
+      ev('p', 'Pod', 'Later', '2026-01-01T00:00:50Z', { count: 3 }),
+      ev('p', 'AzureIdentity', 'OtherKind', '2026-01-01T00:00:00Z'),
+      ev('p', 'Pod', 'Earlier', '2026-01-01T00:00:10Z', { type: 'Normal', message: 'a  long\nmessage' }),
+    ];
+    const mine = eventsAbout(all, { kind: 'Pod', name: 'p' });
+    expect(mine.map((e) => e.reason)).toEqual(['Earlier', 'Later']);
+    const lines = describeEvents(mine, Date.parse('2026-01-01T00:01:00Z'), 10);
+    expect(lines).toEqual([
+      'Events:',
+      '  Type     Reason   Age       From  Message',
+      '  ----     ------   ----      ----  -------',
+      '  Normal   Earlier  50s       mic   a long mes…',
+      '  Warning  Later    10s (x3)  mic   Later for …',
+    ]);
+    expect(describeEvents([], 0)).toEqual(['Events:  <none>']);
+    expect([formatAge(119_999), formatAge(120_000), formatAge(7_200_000)]).toEqual(['119s', '2m', '2h']);
   });
 
   it('polls until a value arrives, reports what it last saw on timeout, and stops at a failing guard', async () => {

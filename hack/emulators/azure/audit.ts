@@ -12,6 +12,8 @@ export interface AuditEntry {
   kind: CallKind;
   /** Lower-cased ARM ID of the VM/VMSS/identity concerned (polls: the operation's resource). */
   resource?: string;
+  /** The request's `User-Agent` header ('' when absent). */
+  userAgent?: string;
 }
 
 /** Per-resource counters. */

@@ -46,6 +46,10 @@ export interface AzureControls {
   counters(): Counters;
   /** Clears counters and the audit log only. */
   reset(): void;
+  /** Rotates the service principal's secret: token requests with the old one fail from now on. */
+  setClientSecret(secret: string): void;
+  /** Makes every token issued so far expire now (ARM answers 401 to them). */
+  expireTokens(): void;
 }
 
 /** Builds the controls over the emulator core. */
@@ -99,5 +103,9 @@ export function createControls(core: EmulatorCore): AzureControls {
     },
     counters: () => core.audit.counters(),
     reset: () => core.audit.reset(),
+    setClientSecret: (secret) => {
+      core.sp.clientSecret = secret;
+    },
+    expireTokens: () => core.tokens.expireAll(),
   };
 }

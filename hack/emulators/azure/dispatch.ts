@@ -117,7 +117,7 @@ export async function dispatch(core: EmulatorCore, req: IncomingMessage, res: Se
   const kind: CallKind = tokenRoute ? 'token' : (armRoute?.kind ?? 'read');
   const resource = armRoute?.resource;
   const record = (status: number): void =>
-    core.audit.record({ at: core.clock.realNow(), method, path, status, kind, ...(resource ? { resource } : {}) });
+    core.audit.record({ at: core.clock.realNow(), method, path, status, kind, ...(resource ? { resource } : {}), userAgent: String(req.headers['user-agent'] ?? '') });
   const reply = (r: Reply): void => {
     send(res, { ...r, headers: { 'x-ms-request-id': randomUUID(), ...(r.headers ?? {}) } });
     record(r.status);

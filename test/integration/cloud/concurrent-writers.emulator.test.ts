@@ -32,8 +32,7 @@ const recordIfMatch: PipelinePolicy = {
 function newProvider(extra: { updateIntervalInMs?: number } = {}): AzureCloudProvider {
   const env = emu.environmentJson() as { resourceManagerEndpoint: string; activeDirectoryEndpoint: string; tokenAudience: string };
   const credential = createCredential(
-    { tenantId: emu.tenantId, aadClientId: emu.clientId, aadClientSecret: emu.clientSecret, activeDirectoryEndpoint: env.activeDirectoryEndpoint },
-    { env: {} },
+    { tenantId: emu.tenantId, aadClientId: emu.clientId, aadClientSecret: emu.clientSecret, activeDirectoryEndpoint: env.activeDirectoryEndpoint, environmentName: 'AzureStackCloud' },
   );
   return new AzureCloudProvider({
     credential,
