@@ -34,6 +34,14 @@ export interface AzureCloudProviderFactoryOptions {
   additionalPolicies?: AzureCloudProviderOptions['additionalPolicies'];
 }
 
+/**
+ * Client ID of the cluster identity MIC must never remove from a VM/VMSS: `userAssignedIdentityID` of
+ * azure.json in every auth mode (as upstream), not only when MIC itself authenticates with it.
+ */
+export function protectedClusterIdentityClientId(config: Pick<CloudConfig, 'userAssignedIdentityID'>): string {
+  return config.userAssignedIdentityID.trim().toLowerCase();
+}
+
 /** The credential-relevant part of a cloud config. */
 export function credentialConfigOf(config: CloudConfig): CredentialConfig {
   return {

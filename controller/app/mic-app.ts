@@ -34,7 +34,7 @@ export interface MicAppOptions {
   /** Subscription/resource group of azure.json (for nodes without a providerID). */
   subscriptionId: string;
   resourceGroup: string;
-  /** Client ID of the identity MIC itself authenticates with (never removed), or ''. */
+  /** Client ID of the cluster identity (`userAssignedIdentityID` of azure.json, any auth mode; never removed), or ''. */
   clusterIdentityClientId: string;
   cloud: CloudProvider;
   kc: KubeConfig;
@@ -100,7 +100,7 @@ export class MicApp {
       cloud: o.cloud,
       ownership: this.ownership,
       quarantine,
-      gate: { blockedReason: () => this.#blockedReason() },
+      gate: { blockedReason: () => this.#blockedReason(), fenceReason: () => this.#fenceReason() },
       clock: this.#clock,
       logger: o.logger,
       hooks: {
@@ -109,8 +109,10 @@ export class MicApp {
         onFailure: (k, f) => late.controller?.workerHooks.onFailure(k, f),
         onWrite: (k, d, w, ms) => late.controller?.workerHooks.onWrite(k, d, w, ms),
         onDryRun: (k, d) => late.controller?.workerHooks.onDryRun(k, d),
+        onPreconditionFailed: (k) => late.controller?.workerHooks.onPreconditionFailed(k),
       },
       protectedIds: () => late.controller?.lastPlan?.protectedIds ?? new Set(),
+      immutableClientIds: immutable,
       unassignGraceMs: opts.unassignGracePeriodMs,
       batchWindowMs: opts.armBatchWindowMs,
       driftIntervalMs: opts.identityAssignmentReconcileIntervalMs,
@@ -124,7 +126,7 @@ export class MicApp {
       onInvalid: (kind, obj, err) => {
         const meta = (obj as { metadata?: { name?: string; namespace?: string; uid?: string } })?.metadata;
         o.logger.warn('Ignoring malformed object', { kind, object: `${meta?.namespace ?? ''}/${meta?.name ?? ''}`, err });
-        if (meta?.name && this.#leading) {
+        if (meta?.name && this.#leading && !opts.dryRun) {
           this.events.record({ kind, name: meta.name, namespace: meta.namespace, uid: meta.uid, apiVersion: kind === 'Pod' || kind === 'Node' ? 'v1' : 'aadpodidentity.k8s.io/v1' },
             'Warning', 'InvalidObject', `ignored by the identity controller: ${(err as Error).message}`);
         }
@@ -137,6 +139,7 @@ export class MicApp {
         immutableClientIds: immutable,
         defaults: { subscriptionId: o.subscriptionId, resourceGroup: o.resourceGroup },
         unassignGraceMs: opts.unassignGracePeriodMs,
+        confirmMaxAgeMs: opts.identityAssignmentReconcileIntervalMs,
       },
       state: this.state,
       writer: new KubeAssignedIdentityWriter(o.kc.makeApiClient(CustomObjectsApi)),
@@ -153,6 +156,7 @@ export class MicApp {
       dryRun: opts.dryRun,
       podConditions: this.#guardedPodConditions(new KubePodConditionWriter(core)),
       quarantine,
+      fenceReason: () => this.#fenceReason(),
       ...(o.identityReader
         ? {
             identityScreen: new IdentityScreen({
@@ -196,7 +200,8 @@ export class MicApp {
       onStoppedLeading: (reason) => void this.#stopLeading(reason),
       onNewLeader: (identity) => o.logger.info('Observed leader', { leader: identity }),
       onPermissionDenied: (denial) => this.#lockDenied(denial),
-      events: this.events,
+      // A dry run takes part in the election (its lock records) but records no Events.
+      ...(opts.dryRun ? {} : { events: this.events }),
     });
     this.metrics.leaderElectionMasterStatus.set({ name: opts.leaderElectionName }, 0);
   }
@@ -291,6 +296,11 @@ export class MicApp {
     return undefined;
   }
 
+  /** Why this replica may not write at all (ARM, AAIs, pod conditions, ownership records): it does not lead. */
+  #fenceReason(): string | undefined {
+    return this.elector.isLeader() ? undefined : 'not leader';
+  }
+
   async #startLeading(signal: AbortSignal): Promise<void> {
     this.#leading = true;
     this.#o.metrics?.isLeader.set(1);
@@ -317,6 +327,7 @@ export class MicApp {
     if (!synced || signal.aborted) return;
     if (this.ownership.listForbidden) await this.#loadOwnershipByName(signal);
     if (signal.aborted) return;
+    // Fresh state for the term: every target is read again and adoption runs again on first contact.
     this.worker.reset();
     this.controller.start();
     this.#syncLoopRunning = true;
@@ -350,7 +361,9 @@ export class MicApp {
     this.#o.metrics?.isLeader.set(0);
     this.metrics.leaderElectionMasterStatus.set({ name: this.#o.options.leaderElectionName }, 0);
     this.#log.warn('Stopped leading', { reason });
-    await this.controller.stop();
+    // A lost lease aborts in-flight ARM calls at once: another replica may already lead. The grace
+    // period is for a graceful stop (SIGTERM), where this replica still holds the lease.
+    await this.controller.stop({ abortInFlight: reason === 'lost' });
     this.#syncLoopRunning = false;
     if (reason === 'lost') this.#o.onLeadershipLost?.();
   }

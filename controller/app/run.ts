@@ -3,11 +3,11 @@
  * flags and configuration (exit 2 with one clear line on bad input), logger, metrics, the Azure
  * provider, one MicApp replica, and graceful shutdown on SIGTERM/SIGINT.
  */
-import { createAzureCloudProvider, createCloudCredential, createIdentityReader, logAuthMode, watchCloudConfigCredential } from './cloud.js';
+import { createAzureCloudProvider, createCloudCredential, createIdentityReader, logAuthMode, protectedClusterIdentityClientId, watchCloudConfigCredential } from './cloud.js';
 import { SwappableCredential } from '../cloud/credential.js';
 import { MicApp } from './mic-app.js';
 import { MIC_BUILD, MIC_VERSION } from './version.js';
-import { clusterIdentityClientId, loadCloudConfig, redactCloudConfig } from '../config/cloud-config.js';
+import { loadCloudConfig, redactCloudConfig } from '../config/cloud-config.js';
 import { isConfigError, isHelpRequested, isVersionRequested } from '../config/errors.js';
 import { parseFlags } from '../config/flags.js';
 import type { MicOptions } from '../config/options.js';
@@ -113,7 +113,7 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
     options,
     subscriptionId: cloudConfig.subscriptionId,
     resourceGroup: cloudConfig.resourceGroup,
-    clusterIdentityClientId: clusterIdentityClientId(cloudConfig),
+    clusterIdentityClientId: protectedClusterIdentityClientId(cloudConfig),
     cloud,
     identityReader: createIdentityReader(cloudConfig, { userAgent: ua, credential }),
     kc,

@@ -241,6 +241,16 @@ export const REASONS = {
     meaning: 'Any other ARM failure (5xx, timeouts, unexpected answers) for the VM/VMSS. MIC reads the target again and retries with backoff.',
     fix: 'Check Azure status and `aadpodidentity_mic_arm_requests_total{result="error"}`.',
   },
+  identityMissing: {
+    reason: 'IdentityMissing',
+    type: 'Warning',
+    on: 'Pod',
+    origin: 'project',
+    surfaces: ['event'],
+    meaning:
+      "A read of the VM/VMSS shows that an identity the pod's `Assigned` AzureAssignedIdentity needs is no longer there (removed out of band, e.g. by a node-image upgrade or `az vmss identity remove`), or it is being removed while the pod came back. The AzureAssignedIdentity is set back to `Created`, so NMI stops serving it, until MIC has re-added the identity.",
+    fix: 'Nothing: MIC repairs it within `--identity-assignment-reconcile-interval` (3 min) of the removal. If it keeps coming back, find who removes the identity (Activity Log of the VMSS).',
+  },
   targetNotFound: {
     reason: 'TargetNotFound',
     type: 'Warning',

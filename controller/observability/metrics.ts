@@ -125,6 +125,8 @@ export interface MicMetrics {
   readonly paused: Gauge;
   /** Kubernetes Events emitted by type and reason. */
   readonly eventsEmitted: Counter<'type' | 'reason'>;
+  /** ARM identity writes refused with 412 (the target changed since it was read); each is re-read and retried. */
+  readonly armPreconditionFailed: Counter;
 
   // ---- client-go conventions (workqueue_*) ----
   /** The work queues' series; feed them through {@link workQueueMetrics}. */
@@ -225,6 +227,10 @@ export function createMetrics(registry: Registry = new Registry(), options: Crea
     informerSynced: gauge(own('informer_synced'), '1 when the informer has synced and is watching, else 0', ['resource']),
     paused: gauge(own('paused'), '1 while ARM writes are paused by the pause switch, else 0'),
     eventsEmitted: counter(own('events_emitted_total'), 'Kubernetes Events emitted by type and reason', ['type', 'reason']),
+    armPreconditionFailed: counter(
+      own('arm_precondition_failed_total'),
+      'ARM identity writes refused with 412 Precondition Failed because the VM/VMSS changed since it was read (re-read and retried)',
+    ),
     workqueue: createWorkQueueSeries(registers),
     leaderElectionMasterStatus: gauge('leader_election_master_status', 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. \'name\' is the string used to identify the lease.', ['name']),
     leaderTransitions: counter(own('leader_transitions_total'), 'Number of times this process became leader'),

@@ -9,6 +9,7 @@ import {
   isConflictError,
   isIdentityLimitError,
   isIdentityRejectedError,
+  isPreconditionFailedError,
   isTargetDeletingError,
   isTargetNotFoundError,
   isThrottledError,
@@ -33,6 +34,8 @@ export type ArmFailure =
   | { kind: 'throttled'; retryAfterMs: number; reason: string; code?: string; message: string; /** Our own budget refused it; nothing was sent. */ local: boolean }
   | { kind: 'conflict'; retryAfterMs: number; reason: string; code?: string; message: string }
   | { kind: 'target-gone'; reason: string; code?: string; message: string }
+  /** ARM answered 412: the target changed since the state the write was planned from. Re-read and retry; not an error Event. */
+  | { kind: 'precondition'; reason: string; code?: string; message: string }
   | { kind: 'error'; reason: string; transient: boolean; code?: string; message: string };
 
 const MIN_RETRY_MS = 1_000;
@@ -51,6 +54,8 @@ export function classifyArmFailure(err: unknown): ArmFailure {
           : 'check spec.resourceID of the AzureIdentity';
     return { kind: 'rejected', identityIds: err.identityIds, reason, remedy, code, message };
   }
+  // Never surfaced as an Event or condition: the worker re-reads and retries quietly.
+  if (isPreconditionFailedError(err)) return { kind: 'precondition', reason: ArmReasons.conflict, code, message };
   if (isThrottledError(err)) return { kind: 'throttled', retryAfterMs: Math.max(MIN_RETRY_MS, err.retryAfterMs), reason: ArmReasons.throttled, code, message, local: err.local };
   if (isConflictError(err)) return { kind: 'conflict', retryAfterMs: Math.max(MIN_RETRY_MS, err.retryAfterMs), reason: ArmReasons.conflict, code, message };
   if (isTargetNotFoundError(err)) return { kind: 'target-gone', reason: 'TargetNotFound', code, message };

@@ -20,6 +20,7 @@ import type { Quarantine } from './quarantine.js';
 import { computeReadiness, type PodReadiness } from './readiness.js';
 import type { AzureIdentityBinding, PodInfo } from '../api/types.js';
 import { RateLimiter } from '../util/token-bucket.js';
+import { assertMayWrite } from './fencing.js';
 
 /** Reference to the object an Event is about. */
 export interface EventObjectRef {
@@ -79,11 +80,27 @@ export interface MicControllerOptions {
   podConditions?: PodConditionWriter;
   /** Explains held-back identities in readiness conditions. */
   quarantine?: Quarantine;
+  /**
+   * Why this replica may not write to Kubernetes (AAIs, pod conditions) right now, e.g. `not leader`;
+   * undefined when it may. Checked before every write.
+   */
+  fenceReason?: () => string | undefined;
   /** Identity validation (issue 15): called once per sync pass with the desired assignments; never throws, waits only briefly (bounded). */
   identityScreen?: { screen(assignments: Iterable<DesiredAssignment>): Promise<void> };
 }
 
+/** Options of {@link MicController.stop}. */
+export interface StopOptions {
+  /** Abort in-flight ARM calls at once instead of granting the grace period (leadership lost). */
+  abortInFlight?: boolean;
+}
+
 const SYNC_KEY = 'sync';
+
+/** Key of an AAI in the planner's `writtenThisTerm`. */
+function termKey(aai: AzureAssignedIdentity): string {
+  return `${aai.metadata.namespace ?? ''}/${aai.metadata.name}`;
+}
 /** Default time in-flight ARM writes get to finish on stop. */
 const DEFAULT_STOP_GRACE_MS = 10_000;
 /** Default coalescing window of sync requests. */
@@ -105,8 +122,12 @@ export class MicController {
   #loops: Promise<void>[] = [];
   #stopResync: (() => void) | undefined;
   #running = false;
-  /** Aborts in-flight ARM calls when a stop's grace period is over. */
+  /** Aborts in-flight ARM calls when a stop's grace period is over (or at once when the lease is lost). */
   #inflight = new AbortController();
+  /** The stop in progress, if any. */
+  #stopping: Promise<void> | undefined;
+  /** AAIs (`namespace/name`) created or rewritten in this leadership term (not adoption evidence). */
+  #writtenThisTerm = new Set<string>();
   /** Targets waiting out a retry delay: new demand must not cut the wait short. */
   readonly #retryAt = new Map<string, number>();
 
@@ -158,6 +179,7 @@ export class MicController {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#writtenThisTerm = new Set();
     if (this.#syncQueue.isShuttingDown()) {
       this.#syncQueue = this.#newSyncQueue();
       this.#targetQueue = this.#newTargetQueue();
@@ -172,9 +194,21 @@ export class MicController {
     this.requestSync();
   }
 
-  /** Stops taking new work and waits for in-flight passes (ARM writes included) to finish. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking new work and waits for in-flight passes (ARM writes included) to finish, for at most
+   * the grace period; with `abortInFlight` (the lease was lost) in-flight ARM calls are aborted at once.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    if (options.abortInFlight) this.#inflight.abort(new Error('leadership lost'));
+    if (this.#stopping) return this.#stopping;
     if (!this.#running) return;
+    this.#stopping = this.#stop().finally(() => {
+      this.#stopping = undefined;
+    });
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     this.#running = false;
     this.#stopResync?.();
     this.#syncQueue.shutDown();
@@ -208,6 +242,9 @@ export class MicController {
     },
     onDryRun: (key: string, delta: { add: string[]; remove: string[] }): void => {
       this.#o.logger.info('Dry run: would update user-assigned identities', { target: key, assign: delta.add, unassign: delta.remove });
+    },
+    onPreconditionFailed: (_key: string): void => {
+      this.#o.metrics?.armPreconditionFailed.inc();
     },
   };
 
@@ -262,7 +299,9 @@ export class MicController {
     const cycle = ++this.#cycle;
     const started = this.#o.clock.now();
     const snapshot = this.#o.state.snapshot();
-    const p = plan(snapshot, this.#o.worker.states(), this.#o.planConfig);
+    const present = new Set(snapshot.assigned.map(termKey));
+    for (const key of this.#writtenThisTerm) if (!present.has(key)) this.#writtenThisTerm.delete(key);
+    const p = plan(snapshot, this.#o.worker.states(), this.#o.planConfig, { now: this.#o.clock.now(), writtenThisTerm: this.#writtenThisTerm });
     this.#lastPlan = p;
     this.#lastPlanMs = this.#o.clock.now() - started;
     const now = this.#o.clock.now();
@@ -271,13 +310,13 @@ export class MicController {
 
     await this.#o.identityScreen?.screen(p.desired.desired.values());
     const demand = new Map<string, TargetDemand>();
-    for (const tp of p.targets.values()) demand.set(tp.key, { target: tp.target, desired: tp.desired, adoptable: tp.adoptable });
+    for (const tp of p.targets.values()) demand.set(tp.key, { target: tp.target, desired: tp.desired, adoptable: tp.adoptable, confirm: tp.confirm });
     for (const key of this.#o.worker.setDemand(demand)) this.requestTarget(key);
     this.#reportProblems(p.problems);
     this.#updateStateMetrics(snapshot);
 
     const k = p.kube;
-    const work = k.create.length + k.update.length + k.assign.length + k.remove.length;
+    const work = k.create.length + k.update.length + k.assign.length + k.remove.length + k.demote.length;
     if (work === 0) return this.#o.dryRun ? true : this.#updateReadiness(snapshot, p);
     const log = this.#o.logger.child({ cycle });
     if (this.#o.dryRun) {
@@ -285,6 +324,7 @@ export class MicController {
         create: k.create.map((w) => w.body.metadata.name),
         update: k.update.map((w) => w.body.metadata.name),
         assign: k.assign.map((a) => a.aai.metadata.name),
+        demote: k.demote.map((a) => a.aai.metadata.name),
         delete: k.remove.map((r) => r.aai.metadata.name),
       });
       return true;
@@ -294,6 +334,7 @@ export class MicController {
       this.#kubeWrites.add(async () => {
         try {
           await this.#kubeLimiter?.take();
+          assertMayWrite(this.#o.fenceReason);
           await fn();
         } catch {
           failed++;
@@ -303,6 +344,7 @@ export class MicController {
       ...k.create.map((w) => run(() => this.#create(w.body, w.desired))),
       ...k.update.map((w) => run(() => this.#update(w.body, w.desired))),
       ...k.assign.map((a) => run(() => this.#assign(a.aai, a.desired))),
+      ...k.demote.map((a) => run(() => this.#demote(a.aai, a.desired, a.why))),
     ]);
     await Promise.all(k.remove.map((r) => run(() => this.#remove(r.aai, r.nodeGone))));
     if (failed === 0 && !(await this.#updateReadiness(snapshot, p))) failed++;
@@ -313,6 +355,7 @@ export class MicController {
       created: k.create.length,
       updated: k.update.length,
       assigned: k.assign.length,
+      demoted: k.demote.length,
       deleted: k.remove.length,
       pendingAssignment: k.pendingAssignment.length,
       pendingRemoval: k.pendingRemoval.length,
@@ -342,6 +385,7 @@ export class MicController {
         this.#kubeWrites.add(async () => {
           try {
             await this.#kubeLimiter?.take();
+            assertMayWrite(this.#o.fenceReason);
             await writer.setCondition(c.pod, c);
           } catch (err) {
             ok = false;
@@ -365,7 +409,8 @@ export class MicController {
   }
 
   #event(ref: EventObjectRef | undefined, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    if (!ref) return;
+    // A dry run writes nothing to the cluster, Events included (the log lines tell the story).
+    if (!ref || this.#o.dryRun) return;
     this.#o.events.record(ref, type, reason, message);
     this.#o.metrics?.eventsEmitted.inc({ type, reason });
   }
@@ -378,6 +423,7 @@ export class MicController {
 
   async #create(body: AzureAssignedIdentity, d: DesiredAssignment): Promise<void> {
     const t0 = this.#o.clock.now();
+    this.#writtenThisTerm.add(termKey(body));
     try {
       const created = await this.#o.writer.create(body);
       this.#o.state.noteWritten(created);
@@ -395,6 +441,7 @@ export class MicController {
 
   async #update(body: AzureAssignedIdentity, d: DesiredAssignment): Promise<void> {
     const t0 = this.#o.clock.now();
+    this.#writtenThisTerm.add(termKey(body));
     try {
       const updated = await this.#o.writer.replace(body);
       this.#o.state.noteWritten(updated);
@@ -422,6 +469,24 @@ export class MicController {
         `failed to update AzureAssignedIdentity ${aai.metadata.namespace ?? ''}/${aai.metadata.name} status to Assigned for pod ${aai.spec.podNamespace}/${aai.spec.pod}, error: ${(err as Error).message}`);
       throw err;
     }
+  }
+
+  /** Sets an Assigned object back to Created: ARM no longer shows its identity (or it is being removed). */
+  async #demote(aai: AzureAssignedIdentity, d: DesiredAssignment, why: 'missing' | 'removing'): Promise<void> {
+    const fields = { assignedIdentity: objectKey(aai.metadata.namespace, aai.metadata.name), pod: `${d.pod.namespace}/${d.pod.name}`, node: d.nodeName, identity: d.identityId, why };
+    this.#writtenThisTerm.add(termKey(aai));
+    try {
+      const updated = await this.#o.writer.setStatus(aai, 'Created');
+      this.#o.state.noteWritten(updated);
+    } catch (err) {
+      this.#o.metrics?.kubernetesApiOperationsErrors.inc({ operation_type: 'update_azure_assigned_identity_status' });
+      this.#o.logger.error('Failed to set an AzureAssignedIdentity back to Created', { err, ...fields });
+      throw err;
+    }
+    this.#o.logger.warn('Identity no longer on the node; AzureAssignedIdentity set back to Created until it is assigned again', fields);
+    const detail = why === 'missing' ? 'Azure no longer shows it on the VM/VMSS' : 'it is being removed from the VM/VMSS';
+    this.#event({ apiVersion: 'v1', kind: 'Pod', name: d.pod.name, namespace: d.pod.namespace, uid: d.pod.uid }, 'Warning', 'IdentityMissing',
+      `identity ${d.identity.metadata.name} (${d.identity.spec.resourceID ?? ''}) is not available on node ${d.nodeName}: ${detail}; AzureAssignedIdentity ${aai.metadata.name} is Created again until the identity is re-assigned`);
   }
 
   async #remove(aai: AzureAssignedIdentity, nodeGone: boolean): Promise<void> {

@@ -4,7 +4,9 @@
  * identity, one assigned by hand or by another tool) is never touched.
  *
  * Records are ConfigMaps in the controller's namespace, one per target, written *before* the ARM
- * write that adds an identity (write-ahead), and trimmed after a removal is confirmed.
+ * write that adds an identity (write-ahead), and trimmed after a removal is confirmed. A record also
+ * lists identities seen on the target that this controller did not add (`foreign`): adoption, which
+ * runs at every leadership acquisition, never takes those over.
  */
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
@@ -22,12 +24,16 @@ export interface OwnershipStore {
   load(): Promise<void>;
   /** Identities owned on a target. */
   owned(key: string): ReadonlySet<string>;
+  /** Identities seen on the target that this controller did not add (never adopted). */
+  foreign(key: string): ReadonlySet<string>;
   /** True when a record exists for the target (adoption already happened). */
   hasRecord(key: string): boolean;
   /** Every target with a record. */
   targets(): Map<string, Target>;
-  /** Adds identities to the record (creating it), persisted before returning. */
+  /** Adds identities to the record (creating it; they stop being foreign), persisted before returning. */
   add(target: Target, ids: readonly string[]): Promise<void>;
+  /** Records identities seen on the target that this controller did not add, persisted before returning. */
+  addForeign(target: Target, ids: readonly string[]): Promise<void>;
   /** Removes identities from the record, persisted before returning (an empty record stays: it marks adoption done). */
   remove(target: Target, ids: readonly string[]): Promise<void>;
   /** Forgets a target entirely (it no longer exists in ARM). */
@@ -36,12 +42,16 @@ export interface OwnershipStore {
 
 /** In-memory store for unit tests and dry runs. */
 export class MemoryOwnershipStore implements OwnershipStore {
-  readonly #records = new Map<string, { target: Target; owned: Set<string> }>();
+  readonly #records = new Map<string, { target: Target; owned: Set<string>; foreign: Set<string> }>();
 
   async load(): Promise<void> {}
 
   owned(key: string): ReadonlySet<string> {
     return this.#records.get(key)?.owned ?? new Set();
+  }
+
+  foreign(key: string): ReadonlySet<string> {
+    return this.#records.get(key)?.foreign ?? new Set();
   }
 
   hasRecord(key: string): boolean {
@@ -53,15 +63,28 @@ export class MemoryOwnershipStore implements OwnershipStore {
   }
 
   async add(target: Target, ids: readonly string[]): Promise<void> {
+    const rec = this.#record(target);
+    for (const id of ids) {
+      rec.owned.add(id);
+      rec.foreign.delete(id);
+    }
+  }
+
+  async addForeign(target: Target, ids: readonly string[]): Promise<void> {
+    const rec = this.#record(target);
+    for (const id of ids) rec.foreign.add(id);
+  }
+
+  #record(target: Target): { target: Target; owned: Set<string>; foreign: Set<string> } {
     const key = targetKey(target);
-    const rec = this.#records.get(key) ?? { target, owned: new Set<string>() };
-    for (const id of ids) rec.owned.add(id);
+    const rec = this.#records.get(key) ?? { target, owned: new Set<string>(), foreign: new Set<string>() };
     this.#records.set(key, rec);
+    return rec;
   }
 
   async remove(target: Target, ids: readonly string[]): Promise<void> {
     const key = targetKey(target);
-    const rec = this.#records.get(key) ?? { target, owned: new Set<string>() };
+    const rec = this.#records.get(key) ?? { target, owned: new Set<string>(), foreign: new Set<string>() };
     for (const id of ids) rec.owned.delete(id);
     this.#records.set(key, rec);
   }
@@ -76,9 +99,9 @@ export function ownershipConfigMapName(key: string): string {
   return `mic-owned-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
 }
 
-function parseOwned(cm: V1ConfigMap): Set<string> {
+function parseList(cm: V1ConfigMap, field: 'owned' | 'foreign'): Set<string> {
   return new Set(
-    (cm.data?.owned ?? '')
+    (cm.data?.[field] ?? '')
       .split('\n')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
@@ -92,11 +115,18 @@ function targetFromRecord(cm: V1ConfigMap): Target | undefined {
 }
 
 
+interface StoredRecord {
+  target: Target;
+  owned: Set<string>;
+  foreign: Set<string>;
+  resourceVersion?: string;
+}
+
 /** Ownership records stored as ConfigMaps (optimistic concurrency, merge on conflict). */
 export class ConfigMapOwnershipStore implements OwnershipStore {
   readonly #core: CoreV1Api;
   readonly #namespace: string;
-  readonly #records = new Map<string, { target: Target; owned: Set<string>; resourceVersion?: string }>();
+  readonly #records = new Map<string, StoredRecord>();
 
   constructor(core: CoreV1Api, namespace: string) {
     this.#core = core;
@@ -129,8 +159,8 @@ export class ConfigMapOwnershipStore implements OwnershipStore {
   }
 
   /** The in-memory record of a stored ConfigMap (one conversion for list and by-name reads). */
-  #fromConfigMap(cm: V1ConfigMap, target: Target): { target: Target; owned: Set<string>; resourceVersion?: string } {
-    return { target, owned: parseOwned(cm), resourceVersion: cm.metadata?.resourceVersion };
+  #fromConfigMap(cm: V1ConfigMap, target: Target): StoredRecord {
+    return { target, owned: parseList(cm, 'owned'), foreign: parseList(cm, 'foreign'), resourceVersion: cm.metadata?.resourceVersion };
   }
 
   /**
@@ -162,8 +192,21 @@ export class ConfigMapOwnershipStore implements OwnershipStore {
     return new Map([...this.#records].map(([k, v]) => [k, v.target]));
   }
 
+  foreign(key: string): ReadonlySet<string> {
+    return this.#records.get(key)?.foreign ?? new Set();
+  }
+
   async add(target: Target, ids: readonly string[]): Promise<void> {
-    await this.#mutate(target, (owned) => ids.forEach((id) => owned.add(id)));
+    await this.#mutate(target, (owned, foreign) =>
+      ids.forEach((id) => {
+        owned.add(id);
+        foreign.delete(id);
+      }),
+    );
+  }
+
+  async addForeign(target: Target, ids: readonly string[]): Promise<void> {
+    await this.#mutate(target, (_owned, foreign) => ids.forEach((id) => foreign.add(id)));
   }
 
   async remove(target: Target, ids: readonly string[]): Promise<void> {
@@ -180,7 +223,7 @@ export class ConfigMapOwnershipStore implements OwnershipStore {
     this.#records.delete(key);
   }
 
-  #body(key: string, target: Target, owned: Set<string>, resourceVersion?: string): V1ConfigMap {
+  #body(key: string, target: Target, owned: Set<string>, foreign: Set<string>, resourceVersion?: string): V1ConfigMap {
     return {
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -197,32 +240,34 @@ export class ConfigMapOwnershipStore implements OwnershipStore {
         resourceGroup: target.resourceGroup,
         name: target.name,
         owned: [...owned].sort().join('\n'),
+        foreign: [...foreign].sort().join('\n'),
       },
     };
   }
 
-  async #mutate(target: Target, change: (owned: Set<string>) => void): Promise<void> {
+  async #mutate(target: Target, change: (owned: Set<string>, foreign: Set<string>) => void): Promise<void> {
     const key = targetKey(target);
     for (let attempt = 0; ; attempt++) {
       const rec = this.#records.get(key);
       const owned = new Set(rec?.owned ?? []);
-      change(owned);
+      const foreign = new Set(rec?.foreign ?? []);
+      change(owned, foreign);
       try {
         const saved = rec?.resourceVersion
           ? await this.#core.replaceNamespacedConfigMap({
               name: ownershipConfigMapName(key),
               namespace: this.#namespace,
-              body: this.#body(key, rec.target, owned, rec.resourceVersion),
+              body: this.#body(key, rec.target, owned, foreign, rec.resourceVersion),
             })
-          : await this.#core.createNamespacedConfigMap({ namespace: this.#namespace, body: this.#body(key, target, owned) });
-        this.#records.set(key, { target: rec?.target ?? target, owned, resourceVersion: saved.metadata?.resourceVersion });
+          : await this.#core.createNamespacedConfigMap({ namespace: this.#namespace, body: this.#body(key, target, owned, foreign) });
+        this.#records.set(key, { target: rec?.target ?? target, owned, foreign, resourceVersion: saved.metadata?.resourceVersion });
         return;
       } catch (err) {
         if (attempt >= 4 || !(isConflict(err) || isAlreadyExists(err) || (isNotFound(err) && rec))) throw err;
         // Someone (a previous leader) wrote it meanwhile: re-read and apply our change on top.
         try {
           const cm = await this.#core.readNamespacedConfigMap({ name: ownershipConfigMapName(key), namespace: this.#namespace });
-          this.#records.set(key, { target: targetFromRecord(cm) ?? target, owned: parseOwned(cm), resourceVersion: cm.metadata?.resourceVersion });
+          this.#records.set(key, { target: targetFromRecord(cm) ?? target, owned: parseList(cm, 'owned'), foreign: parseList(cm, 'foreign'), resourceVersion: cm.metadata?.resourceVersion });
         } catch (readErr) {
           if (!isNotFound(readErr)) throw readErr;
           this.#records.delete(key);

@@ -18,6 +18,23 @@ export interface PlanConfig {
   immutableClientIds: ReadonlySet<string>;
   defaults: DefaultLocation;
   unassignGraceMs: number;
+  /**
+   * A new assignment is reported `Assigned` only if its target was confirmed by ARM (read or write
+   * answer) at most this long ago; otherwise it stays `Created` until the worker reads the target
+   * again. Undefined: any confirmed observation counts.
+   */
+  confirmMaxAgeMs?: number;
+}
+
+/** What the planner needs to know about the moment and this controller's own recent writes. */
+export interface PlanContext {
+  /** Now, on the clock of `TargetState.confirmedAt` (freshness of confirmations); omitted: not checked. */
+  now?: number;
+  /**
+   * AzureAssignedIdentities (`namespace/name`) this controller created or rewrote in this leadership
+   * term: a `Created` one is no evidence that a previous controller added its identity.
+   */
+  writtenThisTerm?: ReadonlySet<string>;
 }
 
 /** Desired identities of one target. */
@@ -28,8 +45,10 @@ export interface TargetPlan {
   desired: Set<string>;
   /** Number of AzureAssignedIdentities waiting on this target (to add or to remove). */
   waiting: number;
-  /** Identities existing `Assigned` AAIs on this target refer to (adopted on first contact). */
+  /** Identities existing `Assigned`/`Created` AAIs on this target refer to (adopted on first contact of each leadership term). */
   adoptable: Set<string>;
+  /** True when a new assignment waits only for a fresh read of the target (its last read is too old). */
+  confirm: boolean;
 }
 
 /** A create or update with the body to send. */
@@ -50,8 +69,13 @@ export interface KubePlan {
   remove: { aai: AzureAssignedIdentity; nodeGone: boolean }[];
   /** Undesired objects kept until their identity is removed from the target. */
   pendingRemoval: AzureAssignedIdentity[];
-  /** Desired objects still waiting for their identity to appear on the target. */
+  /** Desired objects still waiting for their identity to appear on the target (demoted ones included). */
   pendingAssignment: { aai: AzureAssignedIdentity; desired: DesiredAssignment; targetKey?: string }[];
+  /**
+   * `Assigned` objects whose identity ARM no longer shows on the target (`missing`), or whose identity
+   * is being removed right now (`removing`): set back to `Created` until the identity is present again.
+   */
+  demote: { aai: AzureAssignedIdentity; desired: DesiredAssignment; targetKey: string; why: 'missing' | 'removing' }[];
 }
 
 /** The complete plan of one pass. */
@@ -81,7 +105,9 @@ function statusOf(aai: AzureAssignedIdentity): AssignedIdentityState {
  * Plans one pass. `states` holds what is known per target key (observed identities, ownership,
  * quarantine, grace); targets not in it are treated as unknown and unowned.
  */
-export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState>, config: PlanConfig): Plan {
+export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState>, config: PlanConfig, context: PlanContext = {}): Plan {
+  const now = context.now;
+  const ours = (aai: AzureAssignedIdentity): boolean => context.writtenThisTerm?.has(`${aai.metadata.namespace ?? ''}/${aai.metadata.name}`) ?? false;
   const desiredState = computeDesired(snapshot, config.forceNamespaced);
   const problems = [...desiredState.problems];
   const targets = new Map<string, TargetPlan>();
@@ -101,7 +127,7 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
     if (!r.ok) return undefined;
     let tp = targets.get(r.key);
     if (!tp) {
-      tp = { key: r.key, target: r.target, desired: new Set(), waiting: 0, adoptable: new Set() };
+      tp = { key: r.key, target: r.target, desired: new Set(), waiting: 0, adoptable: new Set(), confirm: false };
       targets.set(r.key, tp);
     }
     return tp;
@@ -138,16 +164,28 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
     const tp = targetPlan(aai.spec.nodename ?? aai.metadata.labels?.[NODENAME_LABEL] ?? '');
     const id = embeddedIdentityId(aai);
     const status = statusOf(aai);
-    if (tp && id && (status === 'Assigned' || status === '')) tp.adoptable.add(id);
+    // Evidence that a previous controller added the identity: an Assigned object, or a Created one it
+    // left behind (it may have crashed between the ARM write and the status update).
+    if (tp && id && (status === 'Assigned' || status === '' || (status === 'Created' && !ours(aai)))) tp.adoptable.add(id);
   }
   const stateOf = (key: string): TargetState => states.get(key) ?? EMPTY_STATE;
-  const isPresent = (key: string, id: string): boolean => stateOf(key).observed?.has(id) ?? false;
+  /** Present as last confirmed by ARM and not being removed. */
+  const isPresent = (key: string, id: string): boolean => {
+    const st = stateOf(key);
+    return (st.observed?.has(id) ?? false) && !(st.removing?.has(id) ?? false);
+  };
+  /** The last confirmation is recent enough to report a new assignment from it. */
+  const isFresh = (key: string): boolean => {
+    if (now === undefined || config.confirmMaxAgeMs === undefined) return true;
+    const at = stateOf(key).confirmedAt;
+    return at !== undefined && now - at < config.confirmMaxAgeMs;
+  };
   const pendingRemoval = (key: string, id: string, aai: AzureAssignedIdentity): boolean => {
     const tp = targets.get(key);
     const st = stateOf(key);
     if (protectedIds.has(id) || tp?.desired.has(id)) return false;
     const status = statusOf(aai);
-    if (st.adopted === false && (status === 'Assigned' || status === '')) return true; // wait for adoption
+    if (st.adopted === false && (status === 'Assigned' || status === '' || (status === 'Created' && !ours(aai)))) return true; // wait for adoption
     if (!st.owned.has(id)) return false;
     if (st.observed && !st.observed.has(id)) return false;
     if (config.unassignGraceMs > 0) return false; // AAIs go at once; the identity stays for the grace period
@@ -155,13 +193,18 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
   };
 
   const diff = diffAssignments(desiredState.desired, snapshot.assigned);
-  const kube: KubePlan = { create: [], update: [], assign: [], remove: [], pendingRemoval: [], pendingAssignment: [] };
+  const kube: KubePlan = { create: [], update: [], assign: [], remove: [], pendingRemoval: [], pendingAssignment: [], demote: [] };
 
+  /** Whether a new assignment may be reported `Assigned` now; asks for a fresh read when only age stands in the way. */
   const readyNow = (d: DesiredAssignment): { ready: boolean; key?: string } => {
     if (!d.identityId) return { ready: true };
     const r = resolve(d.nodeName);
     if (!r.ok) return { ready: false };
-    return { ready: isPresent(r.key, d.identityId), key: r.key };
+    if (!isPresent(r.key, d.identityId)) return { ready: false, key: r.key };
+    if (isFresh(r.key)) return { ready: true, key: r.key };
+    const tp = targets.get(r.key);
+    if (tp) tp.confirm = true;
+    return { ready: false, key: r.key };
   };
   const bump = (key: string | undefined): void => {
     const tp = key ? targets.get(key) : undefined;
@@ -190,7 +233,10 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
       bump(oldTarget.key);
       continue;
     }
-    const { ready, key } = readyNow(d);
+    // An Assigned object that stays on its target keeps its status while ARM still shows the identity
+    // (only a new assignment waits for a fresh read).
+    const stays = !moves && (oldStatus === 'Assigned' || oldStatus === '') && newTarget.ok && d.identityId !== undefined && isPresent(newTarget.key, d.identityId);
+    const { ready, key } = stays ? { ready: true, key: undefined } : readyNow(d);
     const body: AzureAssignedIdentity = {
       ...d.aai,
       metadata: {
@@ -204,7 +250,18 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
   }
   for (const { existing, desired: d } of diff.unchanged) {
     const status = statusOf(existing);
-    if (status === 'Assigned' || status === '') continue;
+    if (status === 'Assigned' || status === '') {
+      // Assigned means present: demote when ARM's last word says the identity is gone or going.
+      const r = d.identityId ? resolve(d.nodeName) : undefined;
+      const st = r?.ok ? stateOf(r.key) : undefined;
+      if (r?.ok && st?.observed && !isPresent(r.key, d.identityId!)) {
+        const why = st.removing?.has(d.identityId!) ? 'removing' : 'missing';
+        kube.demote.push({ aai: existing, desired: d, targetKey: r.key, why });
+        kube.pendingAssignment.push({ aai: existing, desired: d, targetKey: r.key });
+        bump(r.key);
+      }
+      continue;
+    }
     const { ready, key } = readyNow(d);
     if (ready) kube.assign.push({ aai: existing, desired: d });
     else {
@@ -233,7 +290,7 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
       const st = states.get(key);
       if (st && st.owned.size > 0) {
         // Known only from ownership: keep a plan so owned identities nobody needs get removed.
-        targets.set(key, { key, target: st.target ?? parseTargetKey(key), desired: new Set(), waiting: 0, adoptable: new Set() });
+        targets.set(key, { key, target: st.target ?? parseTargetKey(key), desired: new Set(), waiting: 0, adoptable: new Set(), confirm: false });
       }
     }
   }

@@ -1,31 +1,42 @@
 /**
  * Per-target ARM work: at most one write in flight per VMSS/VM; changes that arrive meanwhile merge
  * into the next write; targets never wait for each other. Each pass reads the target's desired set
- * from the latest plan, computes the delta against the cached observation (no GET when the cache says
- * what is needed), records ownership before adding, writes, and updates the cache from ARM's answer.
- * Client-side rate limiting and Retry-After gates live in the cloud provider: a refused call comes
- * back as a local ThrottledError and the target is retried after the wait it names.
+ * from the latest plan, computes the delta against the last state ARM confirmed (with its etag), records
+ * ownership before adding, writes conditioned on that etag (`If-Match`), and updates the state from
+ * ARM's answer. When ARM answers 412 (someone else changed the target since), the worker re-reads,
+ * re-plans and retries at once, a few times. Client-side rate limiting and Retry-After gates live in
+ * the cloud provider: a refused call comes back as a local ThrottledError and the target is retried
+ * after the wait it names.
  */
 import type { Logger } from '../observability/logger.js';
-import { targetArmId, type CloudProvider, type Target, type TargetIdentities } from '../cloud/provider.js';
+import { isPreconditionFailedError } from '../cloud/errors.js';
+import { targetArmId, targetKey, type CloudProvider, type Target, type TargetIdentities } from '../cloud/provider.js';
 import type { Clock } from '../util/clock.js';
 import type { OwnershipStore } from './ownership.js';
 import type { Quarantine } from './quarantine.js';
 import { computeTargetDelta, type TargetDelta, type TargetState } from './targets.js';
 import { classifyArmFailure, type ArmFailure } from './arm-failures.js';
+import { assertMayWrite, isFencedError } from './fencing.js';
 
 /** What a target worker needs from the latest plan. */
 export interface TargetDemand {
   target: Target;
   desired: ReadonlySet<string>;
-  /** Identities referenced by existing Assigned AAIs on this target (adoption on first contact). */
+  /** Identities referenced by existing Assigned/Created AAIs on this target (adoption on first contact of a term). */
   adoptable: ReadonlySet<string>;
+  /** A new assignment waits for a fresh read of the target (its last confirmed read is too old). */
+  confirm?: boolean;
 }
 
 /** Gate that answers whether ARM writes may be issued right now. */
 export interface WriteGate {
   /** undefined when writes are allowed, else why not (not leader, paused, dry run). */
   blockedReason(): string | undefined;
+  /**
+   * undefined while this replica may write at all (to ARM or Kubernetes), else why not (`not leader`).
+   * Checked before every ARM PATCH chunk and retry, and before every ownership-record write.
+   */
+  fenceReason?(): string | undefined;
 }
 
 /** Hooks the worker calls so the controller can react (events, metrics, a new sync pass). */
@@ -40,6 +51,8 @@ export interface TargetWorkerHooks {
   onWrite(key: string, delta: TargetDelta, writes: number, durationMs: number): void;
   /** Dry run: the write that would have been made. */
   onDryRun(key: string, delta: TargetDelta): void;
+  /** ARM refused a write with 412 (the target changed since it was read); the worker re-reads and retries. */
+  onPreconditionFailed?(key: string): void;
 }
 
 /** Options of {@link TargetWorker}. */
@@ -51,8 +64,13 @@ export interface TargetWorkerOptions {
   clock: Clock;
   logger: Logger;
   hooks: TargetWorkerHooks;
-  /** Identities never removed (immutable client IDs resolved to resource IDs). */
+  /** Identities never removed (immutable client IDs resolved to resource IDs through AzureIdentities/AAIs). */
   protectedIds: () => ReadonlySet<string>;
+  /**
+   * Lower-cased client IDs never removed (`--immutable-user-msis` and the cluster identity), matched
+   * against the client IDs ARM reports for the identities on the target.
+   */
+  immutableClientIds?: ReadonlySet<string>;
   unassignGraceMs: number;
   /**
    * Batching window (`--arm-batch-window`): a write waits until the target's desired identities have
@@ -60,10 +78,15 @@ export interface TargetWorkerOptions {
    * burst this puts (nearly) every identity into the first write. 0 disables it.
    */
   batchWindowMs?: number;
-  /** Base drift-check interval (`--identity-assignment-reconcile-interval`). */
+  /**
+   * Drift-check interval (`--identity-assignment-reconcile-interval`). Targets with live assignments
+   * are read at least this often; a new assignment on a target read longer ago triggers a read first.
+   */
   driftIntervalMs: number;
-  /** Upper bound of the adaptive drift interval. */
+  /** Upper bound of the adaptive drift interval of targets without live assignments. */
   driftIntervalMaxMs?: number;
+  /** How many times a write refused with 412 is re-planned and retried at once (default 3). */
+  preconditionRetries?: number;
   dryRun?: boolean;
 }
 
@@ -79,13 +102,22 @@ interface MutableState {
   demandChangedAt?: number;
   /** When a non-empty delta was first seen since the last write (bounds the batching delay). */
   pendingSince?: number;
+  /** The last state ARM confirmed (read or write answer); undefined when unknown. */
   observed?: Set<string>;
   observedType?: string;
+  observedEtag?: string;
+  observedClientIds?: ReadonlyMap<string, string>;
   observedAt?: number;
+  /** Identities the write being prepared or in flight removes. */
+  removing: Set<string>;
+  /** Adoption ran in this leadership term (states are reset when leadership is acquired). */
+  adopted: boolean;
   undesiredSince: Map<string, number>;
   nextDriftAt?: number;
   driftIntervalMs: number;
 }
+
+const DEFAULT_PRECONDITION_RETRIES = 3;
 
 /** ARM-side reconciler of individual targets; the queue around it guarantees one pass per key at a time. */
 export class TargetWorker {
@@ -117,6 +149,9 @@ export class TargetWorker {
       if (!gone && (!prev || !sameSet(prev.desired, d.desired) || this.#needsWork(key, d))) changed.push(key);
     }
     for (const key of this.#demand.keys()) if (!demand.has(key)) changed.push(key);
+    // Records of targets nothing needs, not visited this term: an empty one is deleted (one try per term).
+    const listed = new Set(changed);
+    for (const key of this.#o.ownership.targets().keys()) if (!demand.has(key) && !this.#states.has(key) && !listed.has(key)) changed.push(key);
     this.#demand = demand;
     return changed;
   }
@@ -125,14 +160,17 @@ export class TargetWorker {
   states(): Map<string, TargetState> {
     const quarantined = this.#o.quarantine.active();
     const out = new Map<string, TargetState>();
-    const keys = new Set([...this.#states.keys(), ...this.#o.ownership.targets().keys()]);
+    const recorded = this.#o.ownership.targets();
+    const keys = new Set([...this.#states.keys(), ...recorded.keys()]);
     for (const key of keys) {
       const st = this.#states.get(key);
       out.set(key, {
-        target: st?.target ?? this.#o.ownership.targets().get(key),
+        target: st?.target ?? recorded.get(key),
         observed: st?.observed,
+        confirmedAt: st?.observedAt,
+        removing: st?.removing,
         owned: this.#o.ownership.owned(key),
-        adopted: this.#o.ownership.hasRecord(key),
+        adopted: st?.adopted ?? false,
         quarantined,
         undesiredSince: st?.undesiredSince ?? new Map(),
       });
@@ -150,7 +188,7 @@ export class TargetWorker {
     return this.#states.get(key)?.observed;
   }
 
-  /** Marks every target's observation stale whose drift check is due; returns their keys. */
+  /** Targets whose drift check is due; returns their keys. */
   dueForDriftCheck(): string[] {
     const now = this.#o.clock.now();
     const due: string[] = [];
@@ -160,44 +198,71 @@ export class TargetWorker {
     return due;
   }
 
-  /** Forgets cached observations (e.g. on losing leadership). */
+  /** Forgets cached observations and adoption (called when leadership is acquired). */
   reset(): void {
     this.#states.clear();
+    this.#gone.clear();
   }
 
   #state(key: string, target: Target): MutableState {
     let st = this.#states.get(key);
     if (!st) {
-      st = { target, undesiredSince: new Map(), driftIntervalMs: this.#o.driftIntervalMs };
+      st = { target, undesiredSince: new Map(), driftIntervalMs: this.#o.driftIntervalMs, removing: new Set(), adopted: false };
       this.#states.set(key, st);
     }
     return st;
   }
 
+  /** Identities never removed from this target: configured ones, and those whose ARM-reported client ID is immutable. */
+  #protected(st: MutableState): ReadonlySet<string> {
+    const immutable = this.#o.immutableClientIds;
+    const base = this.#o.protectedIds();
+    if (!immutable?.size || !st.observedClientIds) return base;
+    const out = new Set(base);
+    for (const [id, clientId] of st.observedClientIds) if (immutable.has(clientId.toLowerCase())) out.add(id.toLowerCase());
+    return out;
+  }
+
   #delta(key: string, d: TargetDemand, st: MutableState): TargetDelta {
     return computeTargetDelta(
       d.desired,
-      this.#o.protectedIds(),
+      this.#protected(st),
       { observed: st.observed, owned: this.#o.ownership.owned(key), quarantined: this.#o.quarantine.active(), undesiredSince: st.undesiredSince },
       this.#o.clock.now(),
       this.#o.unassignGraceMs,
     );
   }
 
+  /** The last confirmation of the target is older than the drift interval (or missing). */
+  #stale(st: MutableState): boolean {
+    return st.observedAt === undefined || this.#o.clock.now() - st.observedAt >= this.#o.driftIntervalMs;
+  }
+
   #needsWork(key: string, d: TargetDemand): boolean {
     const st = this.#states.get(key);
     if (!st?.observed) {
-      return d.desired.size > 0 || this.#o.ownership.owned(key).size > 0 || (!this.#o.ownership.hasRecord(key) && d.adoptable.size > 0);
+      return d.desired.size > 0 || this.#o.ownership.owned(key).size > 0 || d.adoptable.size > 0;
     }
+    if (d.confirm && this.#stale(st)) return true;
+    if (!st.adopted && d.adoptable.size > 0) return true;
     const delta = this.#delta(key, d, st);
     return delta.add.length > 0 || delta.remove.length > 0;
   }
 
+  /** Throws FencedError when this replica may not write at all any more. */
+  #fence(): void {
+    assertMayWrite(this.#o.gate.fenceReason?.bind(this.#o.gate));
+  }
+
   /** One pass over a target. Never throws. */
   async process(key: string, signal?: AbortSignal): Promise<PassResult> {
-    const demand = this.#demand.get(key) ?? this.#ownedOnlyDemand(key);
+    const planned = this.#demand.get(key);
+    const demand = planned ?? this.#recordOnlyDemand(key);
     if (!demand) return { kind: 'done' };
-    if (demand.desired.size === 0 && this.#o.ownership.owned(key).size === 0 && (this.#o.ownership.hasRecord(key) || demand.adoptable.size === 0)) {
+    const log = this.#o.logger.child({ target: targetArmId(demand.target), [demand.target.kind]: demand.target.name });
+    if (!planned && this.#o.ownership.owned(key).size === 0) return this.#collectRecord(key, demand.target, signal, log);
+    const stKnown = this.#states.get(key);
+    if (demand.desired.size === 0 && this.#o.ownership.owned(key).size === 0 && (stKnown?.adopted === true || demand.adoptable.size === 0)) {
       return { kind: 'done' };
     }
     const st = this.#state(key, demand.target);
@@ -205,92 +270,245 @@ export class TargetWorker {
     if (goneUntil !== undefined && goneUntil > this.#o.clock.now()) return { kind: 'done' };
     this.#gone.delete(key);
     let adding: readonly string[] = [];
-    const log = this.#o.logger.child({ target: targetArmId(demand.target), [demand.target.kind]: demand.target.name });
     try {
       const now = this.#o.clock.now();
       const driftDue = st.nextDriftAt !== undefined && st.nextDriftAt <= now;
-      if (!st.observed || driftDue) {
-        const before = st.observed;
-        const current = await this.#o.cloud.getIdentities(demand.target, signal);
-        this.#observe(st, current);
-        this.#scheduleDrift(st, before !== undefined && !sameSet(before, st.observed!));
-        if (!before || !sameSet(before, st.observed!)) this.#o.hooks.onObserved(key);
+      const confirmDue = demand.confirm === true && this.#stale(st);
+      if (!st.observed || driftDue || confirmDue) await this.#read(key, st, demand.target, signal);
+      // Adoption only records ownership (no ARM write), so it also runs while ARM writes are paused.
+      if (!st.adopted) await this.#adopt(key, demand, st, log);
+      await this.#noteForeign(key, demand.target, st, log);
+      const retries = this.#o.preconditionRetries ?? DEFAULT_PRECONDITION_RETRIES;
+      for (let attempt = 0; ; attempt++) {
+        const delta = this.#delta(key, demand, st);
+        const graceAfter = delta.graceExpiresAt !== undefined ? Math.max(1, delta.graceExpiresAt - this.#o.clock.now()) : undefined;
+        if (delta.add.length === 0 && delta.remove.length === 0) {
+          await this.#forgetVanished(key, demand, st);
+          return { kind: 'done', requeueAfterMs: minDefined(graceAfter, this.#untilDrift(st)) };
+        }
+        if (this.#o.dryRun) {
+          this.#o.hooks.onDryRun(key, delta);
+          return { kind: 'done', requeueAfterMs: graceAfter };
+        }
+        if (attempt === 0) {
+          const hold = this.#batchHold(st);
+          if (hold > 0) return { kind: 'retry', afterMs: hold };
+        }
+        const blocked = this.#o.gate.blockedReason();
+        if (blocked) {
+          log.debug('ARM write held back', { reason: blocked });
+          return { kind: 'done' };
+        }
+        adding = delta.add;
+        const outcome = await this.#write(key, demand.target, st, delta, signal, log);
+        if (outcome === 'written') return { kind: 'again' };
+        if (attempt >= retries) {
+          log.warn('Target kept changing under our writes; retrying later', { attempts: attempt + 1 });
+          return { kind: 'retry', rateLimited: true };
+        }
+        this.#fence();
       }
-      if (!this.#o.ownership.hasRecord(key)) {
-        if (this.#o.gate.blockedReason() && !this.#o.dryRun) return { kind: 'done' };
-        // First contact: adopt identities existing Assigned AAIs prove a previous MIC added.
-        const adopt = [...demand.adoptable].filter((id) => st.observed!.has(id));
-        await this.#o.ownership.add(demand.target, adopt);
-        if (adopt.length) log.info('Adopted identities assigned by a previous controller', { identities: adopt });
+    } catch (err) {
+      return this.#failed(key, demand, st, adding, err, signal, log);
+    }
+  }
+
+  /** Reads the target and records ARM's answer. */
+  async #read(key: string, st: MutableState, target: Target, signal: AbortSignal | undefined): Promise<void> {
+    const before = st.observed;
+    const current = await this.#o.cloud.getIdentities(target, signal);
+    this.#observe(st, current);
+    const changed = before === undefined || !sameSet(before, st.observed!);
+    this.#scheduleDrift(key, st, before !== undefined && changed);
+    // Tell the controller when the identities changed, or when a new assignment waits for this confirmation.
+    if (changed || this.#demand.get(key)?.confirm) this.#o.hooks.onObserved(key);
+  }
+
+  /**
+   * First contact in this leadership term: adopt identities that existing Assigned/Created AAIs refer
+   * to and ARM shows present (a previous controller, or an upstream MIC during a rollback, added them).
+   */
+  async #adopt(key: string, demand: TargetDemand, st: MutableState, log: Logger): Promise<void> {
+    const owned = this.#o.ownership.owned(key);
+    const foreign = this.#o.ownership.foreign(key);
+    const adopt = [...demand.adoptable].filter((id) => st.observed!.has(id) && !owned.has(id) && !foreign.has(id));
+    if (adopt.length && !this.#o.dryRun) {
+      this.#fence();
+      await this.#o.ownership.add(demand.target, adopt);
+      log.info('Adopted identities assigned by a previous controller', { identities: adopt });
+    } else if (adopt.length) {
+      log.info('Dry run: would adopt identities assigned by a previous controller', { identities: adopt });
+    }
+    st.adopted = true;
+    if (adopt.length) this.#o.hooks.onObserved(key);
+  }
+
+  /**
+   * One conditioned write. Returns `written`, or `changed` when ARM refused it with 412: then the
+   * target has been read again and ownership recorded ahead for identities someone else added
+   * meanwhile has been taken back.
+   */
+  async #write(key: string, target: Target, st: MutableState, delta: TargetDelta, signal: AbortSignal | undefined, log: Logger): Promise<'written' | 'changed'> {
+    // From here until ARM's answer is recorded, the identities being removed are not reported present.
+    st.removing = new Set(delta.remove);
+    if (st.removing.size) this.#o.hooks.onObserved(key);
+    const before = this.#o.ownership.owned(key);
+    const recordedAhead = delta.add.filter((id) => !before.has(id));
+    try {
+      if (delta.add.length) {
+        this.#fence();
+        await this.#o.ownership.add(target, delta.add);
       }
-      const delta = this.#delta(key, demand, st);
-      const graceAfter = delta.graceExpiresAt !== undefined ? Math.max(1, delta.graceExpiresAt - this.#o.clock.now()) : undefined;
-      if (delta.add.length === 0 && delta.remove.length === 0) {
-        await this.#forgetVanished(key, demand, st);
-        return { kind: 'done', requeueAfterMs: minDefined(graceAfter, this.#untilDrift(st)) };
-      }
-      if (this.#o.dryRun) {
-        this.#o.hooks.onDryRun(key, delta);
-        return { kind: 'done', requeueAfterMs: graceAfter };
-      }
-      const hold = this.#batchHold(st);
-      if (hold > 0) return { kind: 'retry', afterMs: hold };
-      const blocked = this.#o.gate.blockedReason();
-      if (blocked) {
-        log.debug('ARM write held back', { reason: blocked });
-        return { kind: 'done' };
-      }
-      adding = delta.add;
-      if (delta.add.length) await this.#o.ownership.add(demand.target, delta.add);
-      if (this.#o.gate.blockedReason()) return { kind: 'done' }; // lost the lease while recording
+      if (this.#o.gate.blockedReason()) throw new WriteHeldBack(); // lost the lease or paused while recording
       const started = this.#o.clock.now();
       log.info('Updating user-assigned identities', { assign: delta.add.length, unassign: delta.remove.length });
-      const current: TargetIdentities = { userAssigned: st.observed ?? new Set(), type: st.observedType ?? '' };
-      const result = await this.#o.cloud.updateIdentities(demand.target, delta.add, delta.remove, current, signal);
+      const current: TargetIdentities = {
+        userAssigned: st.observed ?? new Set(),
+        type: st.observedType ?? '',
+        etag: st.observedEtag,
+        clientIds: st.observedClientIds,
+      };
+      let result;
+      let chunksSent = 0;
+      const beforeWrite = (): void => {
+        this.#fence();
+        chunksSent++;
+      };
+      try {
+        result = await this.#o.cloud.updateIdentities(target, delta.add, delta.remove, current, { signal, beforeWrite });
+      } catch (err) {
+        if (!isPreconditionFailedError(err)) throw err;
+        this.#o.hooks.onPreconditionFailed?.(key);
+        log.info('Target changed since it was read; re-reading and re-planning the write', { etag: st.observedEtag });
+        st.observed = undefined; // the read below replaces it; if it fails, read before the next write
+        await this.#read(key, st, target, signal);
+        // Only when the first chunk was refused did nothing of ours land: then identities recorded ahead
+        // that are present now were added by someone else, and are not ours to remove later.
+        const notOurs = chunksSent <= 1 ? recordedAhead.filter((id) => st.observed!.has(id)) : [];
+        if (notOurs.length) {
+          this.#fence();
+          await this.#o.ownership.remove(target, notOurs);
+        }
+        return 'changed';
+      }
       this.#observe(st, result.after);
+      st.removing = new Set();
       st.pendingSince = undefined;
       this.#lastFailure.delete(key);
       for (const id of delta.add) if (st.observed!.has(id)) this.#o.quarantine.clear(id);
       const removed = delta.remove.filter((id) => !st.observed!.has(id));
-      if (removed.length) await this.#o.ownership.remove(demand.target, removed);
+      if (removed.length) {
+        this.#fence();
+        await this.#o.ownership.remove(target, removed);
+      }
       this.#o.hooks.onWrite(key, delta, result.writes, this.#o.clock.now() - started);
       this.#o.hooks.onObserved(key);
-      this.#scheduleDrift(st, true);
-      return { kind: 'again' };
-    } catch (err) {
-      const failure = classifyArmFailure(err);
-      if (failure.kind !== 'rejected') this.#lastFailure.set(key, failure);
-      switch (failure.kind) {
-        case 'rejected': {
-          const ids = failure.identityIds.length ? failure.identityIds : [];
-          for (const id of ids) this.#o.quarantine.reject(id, failure.reason, failure.message);
-          this.#o.hooks.onRejected(key, failure, ids);
-          log.warn('ARM rejected identities; retrying the others without them', { identities: ids, code: failure.code, err });
-          // Retry at once only when the next write differs (a rejected identity leaves the add list).
-          return ids.some((id) => adding.includes(id)) ? { kind: 'again' } : { kind: 'retry', rateLimited: true };
-        }
-        case 'throttled':
-        case 'conflict':
-          this.#o.hooks.onFailure(key, failure);
-          log.warn('ARM asked to retry later', { kind: failure.kind, retryAfterMs: failure.retryAfterMs, err });
-          return { kind: 'retry', afterMs: failure.retryAfterMs };
-        case 'target-gone':
-          log.info('Target no longer exists; forgetting it', { err });
-          await this.#o.ownership.drop(demand.target).catch(() => undefined);
-          this.#states.delete(key);
-          this.#gone.set(key, this.#o.clock.now() + GONE_BACKOFF_MS);
-          this.#o.hooks.onObserved(key);
-          return { kind: 'done' };
-        default:
-          st.observed = undefined; // the write may or may not have landed: read before the next one
-          this.#o.hooks.onFailure(key, failure);
-          log.error('ARM call failed', { err });
-          return { kind: 'retry', rateLimited: true };
+      this.#scheduleDrift(key, st, true);
+      return 'written';
+    } finally {
+      if (st.removing.size) {
+        st.removing = new Set();
+        this.#o.hooks.onObserved(key);
       }
     }
   }
 
-  /** How long to hold a write so changes still arriving join it (0: write now). */
+  #failed(key: string, demand: TargetDemand, st: MutableState, adding: readonly string[], err: unknown, signal: AbortSignal | undefined, log: Logger): PassResult {
+    if (err instanceof WriteHeldBack) return { kind: 'done' };
+    if (isFencedError(err) || signal?.aborted) {
+      // Lost the lease (or stopping): nothing more is sent. The write may have landed: read before the next.
+      st.observed = undefined;
+      log.info('ARM work stopped: this replica may not write any more', { reason: isFencedError(err) ? err.reason : 'aborted' });
+      return { kind: 'done' };
+    }
+    const failure = classifyArmFailure(err);
+    if (failure.kind !== 'rejected' && failure.kind !== 'precondition') this.#lastFailure.set(key, failure);
+    switch (failure.kind) {
+      case 'rejected': {
+        const ids = failure.identityIds.length ? failure.identityIds : [];
+        for (const id of ids) this.#o.quarantine.reject(id, failure.reason, failure.message);
+        this.#o.hooks.onRejected(key, failure, ids);
+        log.warn('ARM rejected identities; retrying the others without them', { identities: ids, code: failure.code, err });
+        // Retry at once only when the next write differs (a rejected identity leaves the add list).
+        return ids.some((id) => adding.includes(id)) ? { kind: 'again' } : { kind: 'retry', rateLimited: true };
+      }
+      case 'precondition':
+        // The re-read after a 412 failed, or a read raced: read again before the next write, quietly.
+        st.observed = undefined;
+        log.info('Target changed while re-planning; retrying', { err });
+        return { kind: 'retry', rateLimited: true };
+      case 'throttled':
+      case 'conflict':
+        this.#o.hooks.onFailure(key, failure);
+        log.warn('ARM asked to retry later', { kind: failure.kind, retryAfterMs: failure.retryAfterMs, err });
+        return { kind: 'retry', afterMs: failure.retryAfterMs };
+      case 'target-gone':
+        log.info('Target no longer exists; forgetting it', { err });
+        void this.#dropRecord(demand.target, log);
+        this.#states.delete(key);
+        this.#gone.set(key, this.#o.clock.now() + GONE_BACKOFF_MS);
+        this.#o.hooks.onObserved(key);
+        return { kind: 'done' };
+      default:
+        st.observed = undefined; // the write may or may not have landed: read before the next one
+        this.#o.hooks.onFailure(key, failure);
+        log.error('ARM call failed', { err });
+        return { kind: 'retry', rateLimited: true };
+    }
+  }
+
+  /** Deletes the ownership record of a target; failures are logged (the next pass or term retries). */
+  async #dropRecord(target: Target, log: Logger): Promise<void> {
+    if (this.#o.dryRun || !this.#o.ownership.hasRecord(targetKeyOf(target))) return;
+    try {
+      this.#fence();
+      await this.#o.ownership.drop(target);
+      log.info('Deleted the ownership record of the target');
+    } catch (err) {
+      log.error('Failed to delete the ownership record of the target', { err });
+    }
+  }
+
+  /**
+   * Records identities present on the target that this controller neither owns nor knows as foreign,
+   * so that adoption in a later term never takes them over. A failure is logged; the next pass retries.
+   */
+  async #noteForeign(key: string, target: Target, st: MutableState, log: Logger): Promise<void> {
+    if (this.#o.dryRun || !st.observed) return;
+    const owned = this.#o.ownership.owned(key);
+    const foreign = this.#o.ownership.foreign(key);
+    const unseen = [...st.observed].filter((id) => !owned.has(id) && !foreign.has(id));
+    if (!unseen.length) return;
+    try {
+      this.#fence();
+      await this.#o.ownership.addForeign(target, unseen);
+    } catch (err) {
+      if (isFencedError(err)) throw err;
+      log.error('Failed to record identities this controller did not add', { identities: unseen, err });
+    }
+  }
+
+  /**
+   * Garbage collection of a record nothing in the plan needs and that owns nothing: without foreign
+   * entries it serves no purpose and is deleted; with them it is kept unless ARM says the target is gone
+   * (one read per leadership term).
+   */
+  async #collectRecord(key: string, target: Target, signal: AbortSignal | undefined, log: Logger): Promise<PassResult> {
+    const st = this.#state(key, target); // visited this term
+    if (this.#o.gate.blockedReason()) return { kind: 'done' };
+    if (this.#o.ownership.foreign(key).size === 0) {
+      await this.#dropRecord(target, log);
+      return { kind: 'done' };
+    }
+    try {
+      this.#observe(st, await this.#o.cloud.getIdentities(target, signal));
+      return { kind: 'done' };
+    } catch (err) {
+      return this.#failed(key, { target, desired: new Set(), adoptable: new Set() }, st, [], err, signal, log);
+    }
+  }
+
+/** How long to hold a write so changes still arriving join it (0: write now). */
   #batchHold(st: MutableState): number {
     const window = this.#o.batchWindowMs ?? 0;
     if (window <= 0) return 0;
@@ -302,33 +520,51 @@ export class TargetWorker {
     return Math.max(1, Math.min(window - quietFor, 10 * window - waited));
   }
 
-  #ownedOnlyDemand(key: string): TargetDemand | undefined {
+  /** Demand of a target known only from its ownership record (nothing in the plan needs it). */
+  #recordOnlyDemand(key: string): TargetDemand | undefined {
     const target = this.#o.ownership.targets().get(key) ?? this.#states.get(key)?.target;
-    if (!target || this.#o.ownership.owned(key).size === 0) return undefined;
+    if (!target || !this.#o.ownership.hasRecord(key)) return undefined;
     return { target, desired: new Set(), adoptable: new Set() };
   }
 
   async #forgetVanished(key: string, demand: TargetDemand, st: MutableState): Promise<void> {
     // Owned entries that are gone from the target (removed by someone else) are no longer ours.
     const gone = [...this.#o.ownership.owned(key)].filter((id) => !st.observed!.has(id) && !demand.desired.has(id));
-    if (gone.length) await this.#o.ownership.remove(demand.target, gone);
+    if (gone.length && !this.#o.dryRun) {
+      this.#fence();
+      await this.#o.ownership.remove(demand.target, gone);
+    }
   }
 
   #observe(st: MutableState, current: TargetIdentities): void {
     st.observed = new Set([...current.userAssigned].map((id) => id.toLowerCase()));
     st.observedType = current.type;
+    st.observedEtag = current.etag;
+    st.observedClientIds = current.clientIds;
     st.observedAt = this.#o.clock.now();
   }
 
-  #scheduleDrift(st: MutableState, driftFound: boolean): void {
+  /**
+   * Next drift check: the base interval after a change or while the target has live assignments
+   * (so an identity dropped out of band is repaired within it), else backing off up to the maximum.
+   */
+  #scheduleDrift(key: string, st: MutableState, driftFound: boolean): void {
     const max = this.#o.driftIntervalMaxMs ?? this.#o.driftIntervalMs * 8;
-    st.driftIntervalMs = driftFound || st.nextDriftAt === undefined ? this.#o.driftIntervalMs : Math.min(max, st.driftIntervalMs * 2);
+    const live = (this.#demand.get(key)?.desired.size ?? 0) > 0;
+    st.driftIntervalMs = driftFound || live || st.nextDriftAt === undefined ? this.#o.driftIntervalMs : Math.min(max, st.driftIntervalMs * 2);
     st.nextDriftAt = this.#o.clock.now() + st.driftIntervalMs;
   }
 
   #untilDrift(st: MutableState): number | undefined {
     return st.nextDriftAt === undefined ? undefined : Math.max(1, st.nextDriftAt - this.#o.clock.now());
   }
+}
+
+/** Internal: the write gate closed between planning and sending; nothing was sent. */
+class WriteHeldBack extends Error {}
+
+function targetKeyOf(t: Target): string {
+  return targetKey(t);
 }
 
 /** How long a target ARM reported as not found is left alone. */

@@ -45,11 +45,16 @@ export interface TargetState {
   target?: Target;
   /** Identities on the target as last observed (canonical IDs); undefined when unknown. */
   observed?: ReadonlySet<string>;
+  /** When ARM last confirmed `observed` (a read or a write's answer), on the controller's clock. */
+  confirmedAt?: number;
+  /** Identities a write in flight (or about to be sent) removes: not reported present meanwhile. */
+  removing?: ReadonlySet<string>;
   /** Identities this controller added (durable ownership record). */
   owned: ReadonlySet<string>;
   /**
-   * False while the target has no ownership record yet: identities of existing `Assigned` AAIs will be
-   * adopted on first contact, so their AAIs must wait for that. Undefined counts as adopted.
+   * False until this leadership term's first contact with the target: identities of existing
+   * `Assigned`/`Created` AAIs that ARM shows present are adopted then, so those AAIs wait for it.
+   * Undefined counts as adopted.
    */
   adopted?: boolean;
   /** Identities ARM rejected recently; not retried until their backoff ends. */

@@ -39,8 +39,7 @@ export const RBAC_WHY: Readonly<Record<string, string>> = {
   '|configmaps|watch': 'pause switch informer',
   '|configmaps|create': 'type-upgrade marker; ownership records (written before an identity is added to a VM/VMSS)',
   '|configmaps|update': 'type-upgrade marker; ownership records',
-  '|configmaps|delete': 'dropping the ownership record of a VM/VMSS that no longer exists',
-  '|configmaps|patch': 'not called by the controller today (kept for compatibility; safe to remove)',
+  '|configmaps|delete': 'deleting the ownership record of a VM/VMSS that no longer exists (ARM answers 404 for it), or that lists nothing',
 };
 
 /** Key of {@link RBAC_WHY}. */

@@ -41,11 +41,9 @@ describe('migration and rollback (short)', () => {
     expect(Object.keys(result.writesByActor).some((a) => a.startsWith('mic'))).toBe(true);
   });
 
-  // KNOWN GAP on this branch alone: an identity upstream added during the rollback is not adopted when
-  // this MIC leads again (adoption runs once per scale set), so it leaks once unused. Issue #12 item 5
-  // (adoption at every leadership acquisition, branch safe-reconcile) fixes it: after merging that,
-  // turn `it.failing` into `it`.
-  it.failing('removes an identity upstream added during the rollback once no pod needs it (needs per-term adoption)', () => {
+  // An identity upstream added during the rollback is adopted when this MIC leads again (adoption runs
+  // at every leadership acquisition), so it is removed, not leaked, once no pod needs it.
+  it('removes an identity upstream added during the rollback once no pod needs it', () => {
     expect(result.violations.filter(aboutLateIdentity)).toEqual([]);
   });
 

@@ -35,7 +35,7 @@ const EXPECTED_CLUSTER_GRANTS: Record<string, string[]> = {
 const EXPECTED_NAMESPACE_GRANTS: Record<string, string[]> = {
   'coordination.k8s.io/leases': ['create', 'get', 'update'],
   'core/endpoints': ['create', 'get', 'update'],
-  'core/configmaps': ['create', 'get', 'list', 'patch', 'update', 'watch'],
+  'core/configmaps': ['create', 'delete', 'get', 'list', 'update', 'watch'],
 };
 
 type Container = {

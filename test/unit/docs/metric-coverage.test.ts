@@ -34,6 +34,7 @@ const ASSERTED_IN: Readonly<Record<string, string>> = {
   aadpodidentity_mic_assigned_identities: MOVE_TEST,
   aadpodidentity_mic_assignment_latency_seconds: MOVE_TEST,
   aadpodidentity_mic_events_emitted_total: MOVE_TEST,
+  aadpodidentity_mic_arm_precondition_failed_total: 'test/integration/controller/safe-writes.test.ts',
   aadpodidentity_mic_informer_synced: MOVE_TEST,
   aadpodidentity_mic_is_leader: MOVE_TEST,
   aadpodidentity_mic_oldest_created_age_seconds: MOVE_TEST,

@@ -52,6 +52,7 @@ const EXPECTED: Record<string, [string, string[]]> = {
   aadpodidentity_mic_informer_synced: ['gauge', ['resource']],
   aadpodidentity_mic_paused: ['gauge', []],
   aadpodidentity_mic_events_emitted_total: ['counter', ['type', 'reason']],
+  aadpodidentity_mic_arm_precondition_failed_total: ['counter', []],
   ...Object.fromEntries(Object.entries(CLIENT_GO_WORKQUEUE).map(([name, [type]]) => [name, [type, ['name']]])),
   aadpodidentity_mic_leader_transitions_total: ['counter', []],
   leader_election_master_status: ['gauge', ['name']],

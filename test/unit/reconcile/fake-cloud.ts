@@ -1,9 +1,11 @@
 /**
  * In-memory CloudProvider for reconcile tests: targets are sets of canonical identity IDs in a Map,
  * every call is recorded in a readable form, and errors can be scripted per call or per identity.
+ * Like ARM, every change bumps the target's etag and a write conditioned on an older etag fails with
+ * 412 (PreconditionFailedError).
  */
-import { targetKey, type CloudProvider, type Target, type TargetIdentities, type UpdateResult } from '../../../controller/cloud/provider.js';
-import { IdentityRejectedError } from '../../../controller/cloud/errors.js';
+import { targetKey, type CloudProvider, type Target, type TargetIdentities, type UpdateOptions, type UpdateResult } from '../../../controller/cloud/provider.js';
+import { IdentityRejectedError, PreconditionFailedError } from '../../../controller/cloud/errors.js';
 
 /** Last path segment of an identity ID, to keep recorded calls short. */
 export function shortId(id: string): string {
@@ -24,12 +26,18 @@ export class FakeCloud implements CloudProvider {
   readonly updateErrors: unknown[] = [];
   /** Identities ARM refuses to assign (like a missing role assignment): the whole PATCH fails naming them. */
   readonly forbidden = new Set<string>();
+  /** Etag per target key (bumped by every change, ours or out of band). */
+  readonly etags = new Map<string, number>();
+  /** Client ID ARM reports per identity (canonical ID → client ID); identities not listed report none. */
+  readonly clientIds = new Map<string, string>();
   /** Called at the start of every update (before anything is applied). */
   onUpdate: ((target: Target, add: readonly string[], remove: readonly string[]) => void) | undefined;
 
   /** Seeds a target with identities. */
   seed(target: Target, ids: readonly string[]): void {
-    this.identities.set(targetKey(target), new Set(ids));
+    const key = targetKey(target);
+    this.identities.set(key, new Set(ids));
+    this.etags.set(key, (this.etags.get(key) ?? 0) + 1);
   }
 
   /** Identities on a target, short and sorted. */
@@ -50,10 +58,14 @@ export class FakeCloud implements CloudProvider {
     return this.#state(key);
   }
 
-  async updateIdentities(target: Target, add: readonly string[], remove: readonly string[]): Promise<UpdateResult> {
+  async updateIdentities(target: Target, add: readonly string[], remove: readonly string[], current?: TargetIdentities, options?: UpdateOptions): Promise<UpdateResult> {
     const key = targetKey(target);
+    options?.beforeWrite?.();
     this.calls.push(`update ${key} +${add.map(shortId).join(',')} -${remove.map(shortId).join(',')}`);
     this.onUpdate?.(target, add, remove);
+    if (current?.etag !== undefined && current.etag !== this.#etag(key)) {
+      throw new PreconditionFailedError('The resource changed since it was read', { statusCode: 412, armCode: 'PreconditionFailed' });
+    }
     const err = this.updateErrors.shift();
     if (err !== undefined) throw err;
     const refused = add.filter((id) => this.forbidden.has(id));
@@ -64,11 +76,17 @@ export class FakeCloud implements CloudProvider {
     for (const id of remove) ids.delete(id);
     for (const id of add) ids.add(id);
     this.identities.set(key, ids);
+    this.etags.set(key, (this.etags.get(key) ?? 0) + 1);
     return { after: this.#state(key), writes: 1 };
+  }
+
+  #etag(key: string): string {
+    return `"${this.etags.get(key) ?? 0}"`;
   }
 
   #state(key: string): TargetIdentities {
     const ids = new Set(this.identities.get(key) ?? []);
-    return { userAssigned: ids, type: ids.size ? 'UserAssigned' : 'None' };
+    const clientIds = new Map([...ids].filter((id) => this.clientIds.has(id)).map((id) => [id, this.clientIds.get(id)!]));
+    return { userAssigned: ids, type: ids.size ? 'UserAssigned' : 'None', etag: this.#etag(key), clientIds };
   }
 }

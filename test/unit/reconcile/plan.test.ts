@@ -74,6 +74,10 @@ interface StateSeed {
   target?: Target;
   /** false: no ownership record yet (first contact pending). */
   adopted?: boolean;
+  /** When ARM last confirmed `observed`. */
+  confirmedAt?: number;
+  /** Identities a write in flight removes. */
+  removing?: string[];
 }
 
 function statesOf(seed: Record<string, StateSeed>): Map<string, TargetState> {
@@ -84,6 +88,8 @@ function statesOf(seed: Record<string, StateSeed>): Map<string, TargetState> {
         target: s.target,
         adopted: s.adopted,
         observed: s.observed ? new Set(s.observed) : undefined,
+        confirmedAt: s.confirmedAt,
+        removing: s.removing ? new Set(s.removing) : undefined,
         owned: new Set(s.owned ?? []),
         quarantined: new Set(s.quarantined ?? []),
         undesiredSince: new Map(),
@@ -102,6 +108,10 @@ interface PlanSummary {
   remove: string[];
   pendingRemoval: string[];
   pendingAssignment: string[];
+  /** `<aai> <why>` of Assigned objects set back to Created. */
+  demote: string[];
+  /** Targets asked for a fresh read before a new assignment is reported. */
+  confirm: string[];
   targets: Record<string, { desired: string[]; waiting: number; adoptable: string[] }>;
   problems: string[];
   protectedIds: string[];
@@ -117,6 +127,8 @@ function summarize(p: Plan): PlanSummary {
     remove: p.kube.remove.map((r) => `${keyOf(r.aai)}${r.nodeGone ? ' nodeGone' : ''}`).sort(),
     pendingRemoval: p.kube.pendingRemoval.map(keyOf).sort(),
     pendingAssignment: p.kube.pendingAssignment.map((w) => keyOf(w.aai)).sort(),
+    demote: p.kube.demote.map((w) => `${keyOf(w.aai)} ${w.why}`).sort(),
+    confirm: [...p.targets.values()].filter((tp) => tp.confirm).map((tp) => tp.key).sort(),
     targets,
     problems: p.problems.map((x) => `${x.reason} ${x.object.kind} ${x.object.namespace ?? ''}/${x.object.name}`).sort(),
     protectedIds: [...p.protectedIds].sort(),
@@ -130,6 +142,10 @@ interface PlanCase {
   seed: SnapshotSeed;
   states?: Record<string, StateSeed>;
   config?: Partial<PlanConfig>;
+  /** Planner clock (freshness of confirmations); omitted: freshness is not checked. */
+  now?: number;
+  /** AAIs (`namespace/name`) this controller wrote in this term. */
+  writtenThisTerm?: string[];
   expected: Partial<PlanSummary>;
 }
 
@@ -156,7 +172,7 @@ const cases: PlanCase[] = [
     name: 'existing Created AAI waits while its identity is not observed',
     seed: { pods: [p1], nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA, withStatus('Created'))] },
     states: { [SS1]: { observed: [] } },
-    expected: { ...noKubeWork, pendingAssignment: [aaiKey('p1')], targets: { [SS1]: { desired: [A], waiting: 1, adoptable: [] } } },
+    expected: { ...noKubeWork, pendingAssignment: [aaiKey('p1')], targets: { [SS1]: { desired: [A], waiting: 1, adoptable: [A] } } },
   },
   {
     name: 'existing Assigned matching AAI needs nothing and is adoptable',
@@ -309,9 +325,9 @@ const cases: PlanCase[] = [
     expected: { ...noKubeWork, pendingRemoval: [aaiKey('p1')] },
   },
   {
-    name: 'Created AAIs are not adoptable',
+    name: 'Created AAIs are adoptable too (a previous controller may have added the identity before marking them)',
     seed: { nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA, withStatus('Created'))] },
-    expected: { ...noKubeWork, remove: [aaiKey('p1')], targets: { [SS1]: { desired: [], waiting: 0, adoptable: [] } } },
+    expected: { ...noKubeWork, pendingRemoval: [aaiKey('p1')], targets: { [SS1]: { desired: [], waiting: 1, adoptable: [A] } } },
   },
 
   // ----- adoption: a target without an ownership record keeps Assigned AAIs as evidence
@@ -327,9 +343,22 @@ const cases: PlanCase[] = [
     expected: { ...noKubeWork, pendingRemoval: [aaiKey('p1')], targets: { [SS1]: { desired: [], waiting: 1, adoptable: [A] } } },
   },
   {
-    name: 'target not yet adopted: Created AAI is no evidence and goes at once',
+    name: 'a Created AAI this controller wrote in this term is no evidence: not adoptable, goes at once',
     seed: { nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA, withStatus('Created'))] },
     states: { [SS1]: { observed: [A], adopted: false } },
+    writtenThisTerm: [aaiKey('p1')],
+    expected: { ...noKubeWork, remove: [aaiKey('p1')], targets: { [SS1]: { desired: [], waiting: 0, adoptable: [] } } },
+  },
+  {
+    name: 'target not yet adopted: undesired Created AAI waits for first contact too',
+    seed: { nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA, withStatus('Created'))] },
+    states: { [SS1]: { observed: [A], adopted: false } },
+    expected: { ...noKubeWork, pendingRemoval: [aaiKey('p1')] },
+  },
+  {
+    name: 'target adopted: undesired Created AAI whose identity is not owned goes at once',
+    seed: { nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA, withStatus('Created'))] },
+    states: { [SS1]: { observed: [A], adopted: true } },
     expected: { ...noKubeWork, remove: [aaiKey('p1')] },
   },
   {
@@ -344,6 +373,70 @@ const cases: PlanCase[] = [
     states: { [SS1]: { observed: [A], adopted: false } },
     config: { immutableClientIds: new Set(['abc']) },
     expected: { ...noKubeWork, remove: [aaiKey('p1')] },
+  },
+
+  // ----- Assigned means present (issue 12)
+  {
+    name: 'Assigned AAI whose identity a read shows gone is demoted to Created (missing)',
+    seed: { pods: [p1], nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA)] },
+    states: { [SS1]: { observed: [], adopted: true } },
+    expected: { ...noKubeWork, demote: [`${aaiKey('p1')} missing`], pendingAssignment: [aaiKey('p1')], targets: { [SS1]: { desired: [A], waiting: 1, adoptable: [A] } } },
+  },
+  {
+    name: 'Assigned AAI whose identity a write in flight removes is demoted (removing)',
+    seed: { pods: [p1], nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA)] },
+    states: { [SS1]: { observed: [A], removing: [A], adopted: true } },
+    expected: { ...noKubeWork, demote: [`${aaiKey('p1')} removing`], pendingAssignment: [aaiKey('p1')] },
+  },
+  {
+    name: 'Assigned AAI on a target not read yet (unknown) is left alone',
+    seed: { pods: [p1], nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA)] },
+    states: { [SS1]: { adopted: true } },
+    expected: { ...noKubeWork, demote: [] },
+  },
+  {
+    name: 'a pod arriving while its identity is being removed is created Created, not Assigned (web-0)',
+    seed: { pods: [p1], nodes, identities: [idA], bindings: [bA] },
+    states: { [SS1]: { observed: [A], removing: [A], owned: [A], adopted: true } },
+    expected: { ...noKubeWork, create: [`${aaiKey('p1')} Created`], targets: { [SS1]: { desired: [A], waiting: 1, adoptable: [] } } },
+  },
+  {
+    name: 'an existing Created AAI stays Created while its identity is being removed',
+    seed: { pods: [p1], nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA, withStatus('Created'))] },
+    states: { [SS1]: { observed: [A], removing: [A], adopted: true } },
+    expected: { ...noKubeWork, pendingAssignment: [aaiKey('p1')] },
+  },
+  {
+    name: 'a new assignment on a target confirmed too long ago waits for a fresh read',
+    seed: { pods: [p1], nodes, identities: [idA], bindings: [bA] },
+    states: { [SS1]: { observed: [A], confirmedAt: 0, adopted: true } },
+    config: { confirmMaxAgeMs: 180_000 },
+    now: 180_000,
+    expected: { ...noKubeWork, create: [`${aaiKey('p1')} Created`], confirm: [SS1] },
+  },
+  {
+    name: 'a new assignment on a recently confirmed target is Assigned at once',
+    seed: { pods: [p1], nodes, identities: [idA], bindings: [bA] },
+    states: { [SS1]: { observed: [A], confirmedAt: 10_000, adopted: true } },
+    config: { confirmMaxAgeMs: 180_000 },
+    now: 189_999,
+    expected: { ...noKubeWork, create: [`${aaiKey('p1')} Assigned`], confirm: [] },
+  },
+  {
+    name: 'an existing Assigned AAI is not demoted just because the confirmation is old',
+    seed: { pods: [p1], nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA)] },
+    states: { [SS1]: { observed: [A], confirmedAt: 0, adopted: true } },
+    config: { confirmMaxAgeMs: 180_000 },
+    now: 10_000_000,
+    expected: { ...noKubeWork, demote: [], confirm: [] },
+  },
+  {
+    name: 'an update of an Assigned AAI on a stale target stays Assigned while ARM showed it',
+    seed: { pods: [p1], nodes, identities: [identity('id-a', withResourceVersion('2'))], bindings: [bA], assigned: [assigned(p1, idA, bA)] },
+    states: { [SS1]: { observed: [A], confirmedAt: 0, adopted: true } },
+    config: { confirmMaxAgeMs: 180_000 },
+    now: 10_000_000,
+    expected: { ...noKubeWork, update: [`${aaiKey('p1')} Assigned`], confirm: [] },
   },
 
   // ----- targets known only from ownership
@@ -362,8 +455,8 @@ const cases: PlanCase[] = [
 ];
 
 describe('plan', () => {
-  it.each(cases)('$name', ({ seed, states, config: overrides, expected }) => {
-    const p = plan(snapshotOf(seed), statesOf(states ?? {}), { ...config, ...overrides });
+  it.each(cases)('$name', ({ seed, states, config: overrides, now, writtenThisTerm, expected }) => {
+    const p = plan(snapshotOf(seed), statesOf(states ?? {}), { ...config, ...overrides }, { now, writtenThisTerm: new Set(writtenThisTerm ?? []) });
     // Compare exactly, but only the parts the case states.
     const summary = summarize(p);
     const picked = Object.fromEntries(Object.keys(expected).map((k) => [k, summary[k as keyof PlanSummary]]));

@@ -5,7 +5,7 @@
  * target passes, repeated until nothing changes.
  */
 import { describe, expect, it } from '@jest/globals';
-import { TransientArmError } from '../../../controller/cloud/errors.js';
+import { ThrottledError, TransientArmError } from '../../../controller/cloud/errors.js';
 import { targetKey, type Target } from '../../../controller/cloud/provider.js';
 import { createNullLogger } from '../../../controller/observability/logger.js';
 import type { AzureIdentity, AzureIdentityBinding, NodeInfo, PodInfo } from '../../../controller/api/types.js';
@@ -61,6 +61,7 @@ class Harness {
       immutableClientIds: new Set(options.immutableClientIds ?? []),
       defaults: { subscriptionId: SUB, resourceGroup: RG },
       unassignGraceMs: 0,
+      confirmMaxAgeMs: 180_000,
     };
     let lastPlan: Plan | undefined;
     this.worker = new TargetWorker({
@@ -92,14 +93,16 @@ class Harness {
       },
       this.worker.states(),
       this.config,
+      { now: this.clock.now() },
     );
     this.#rememberPlan(p);
     const demand = new Map<string, TargetDemand>();
-    for (const tp of p.targets.values()) demand.set(tp.key, { target: tp.target, desired: tp.desired, adoptable: tp.adoptable });
+    for (const tp of p.targets.values()) demand.set(tp.key, { target: tp.target, desired: tp.desired, adoptable: tp.adoptable, confirm: tp.confirm });
     const changed = this.worker.setDemand(demand);
     for (const w of p.kube.create) await this.writer.create(w.body);
     for (const w of p.kube.update) await this.writer.replace(w.body);
     for (const a of p.kube.assign) await this.writer.setStatus(a.aai, 'Assigned');
+    for (const a of p.kube.demote) await this.writer.setStatus(a.aai, 'Created');
     for (const r of p.kube.remove) await this.writer.remove(r.aai);
     return { plan: p, changed };
   }
@@ -320,5 +323,69 @@ describe('reconcile scenarios', () => {
     await h.settle();
     expect(h.cloud.on(SS2)).toEqual(['id']);
     expect(h.cloud.on(SS1)).toEqual(['kubelet']);
+  });
+
+  it('Assigned means present: an identity removed out of band demotes the AAI to Created until it is repaired', async () => {
+    const h = new Harness();
+    vmssCluster(h);
+    h.pods = h.pods.slice(0, 1);
+    h.cloud.seed(SS1, [KUBELET]);
+    await h.settle();
+    expect(h.aais()).toEqual(['p1-default-id Assigned']);
+    h.cloud.seed(SS1, [KUBELET]); // an upgrade drops the identity
+    await h.clock.advance(180_000);
+    h.cloud.updateErrors.push(new ThrottledError('busy', { retryAfterMs: 1_000, scope: 'target' }));
+    await h.worker.process(targetKey(SS1)); // the drift check reads the target; its repair is throttled
+    await h.sync();
+    expect(h.aais()).toEqual(['p1-default-id Created']);
+    await h.clock.advance(1_000);
+    await h.settle();
+    expect(h.writer.calls.filter((c) => c.startsWith('status'))).toEqual([
+      'status default/p1-default-id Assigned',
+      'status default/p1-default-id Created',
+      'status default/p1-default-id Assigned',
+    ]);
+    expect(h.cloud.on(SS1)).toEqual(['id', 'kubelet']);
+  });
+
+  it('a pod recreated while its identity is being removed (StatefulSet web-0) is not Assigned before the re-add', async () => {
+    const h = new Harness();
+    vmssCluster(h);
+    h.pods = h.pods.slice(0, 1);
+    await h.settle();
+    const web0 = h.pods[0]!;
+    h.pods = [];
+    await h.sync(); // the AAI waits for the removal
+    let during: Promise<unknown> | undefined;
+    h.cloud.onUpdate = (_t, _add, remove) => {
+      if (remove.length && !during) {
+        h.pods = [web0]; // the pod comes back while the PATCH that removes its identity is in flight
+        during = h.sync();
+      }
+    };
+    await h.runTargets([targetKey(SS1)]);
+    await during;
+    const statuses = (): string[] => h.writer.calls.filter((c) => c.includes('p1-default-id'));
+    expect(statuses().at(-1)).toBe('status default/p1-default-id Created');
+    h.cloud.onUpdate = undefined;
+    await h.settle();
+    expect(h.aais()).toEqual(['p1-default-id Assigned']);
+    expect(h.cloud.on(SS1)).toEqual(['id']);
+  });
+
+  it('a new pod on a target last read longer ago than the interval waits for one read, which finds and repairs a drop', async () => {
+    const h = new Harness();
+    vmssCluster(h);
+    h.pods = h.pods.slice(0, 1);
+    await h.settle();
+    await h.clock.advance(179_000);
+    h.cloud.seed(SS1, []); // dropped out of band; the drift check is not due yet
+    await h.clock.advance(1_000);
+    h.pods = [h.pods[0]!, pod('p2', withNode('n2'), withBindingLabel('sel'))];
+    const { plan: first } = await h.sync();
+    expect(first.kube.create.map((w) => w.body.status?.status)).toEqual(['Created']);
+    await h.settle();
+    expect(h.cloud.on(SS1)).toEqual(['id']);
+    expect(h.aais()).toEqual(['p1-default-id Assigned', 'p2-default-id Assigned']);
   });
 });

@@ -3,9 +3,11 @@
  * dry run, write gate, adoption on first contact, and never touching identities it does not own.
  */
 import { describe, expect, it } from '@jest/globals';
-import { ConflictError, IdentityRejectedError, TargetNotFoundError, ThrottledError, TransientArmError } from '../../../controller/cloud/errors.js';
+import { ConflictError, IdentityRejectedError, PreconditionFailedError, TargetNotFoundError, ThrottledError, TransientArmError } from '../../../controller/cloud/errors.js';
 import { targetKey, type Target } from '../../../controller/cloud/provider.js';
-import { createNullLogger } from '../../../controller/observability/logger.js';
+import { PassThrough } from 'node:stream';
+import { createLogger, createNullLogger, type Logger } from '../../../controller/observability/logger.js';
+import { waitFor } from '../../support/wait.js';
 import type { ArmFailure } from '../../../controller/reconcile/arm-failures.js';
 import { MemoryOwnershipStore } from '../../../controller/reconcile/ownership.js';
 import { Quarantine } from '../../../controller/reconcile/quarantine.js';
@@ -31,33 +33,35 @@ interface Setup {
   clock: FakeClock;
   /** Hook calls in order, e.g. `rejected IdentityForbidden bad`. */
   hooks: string[];
-  /** Set to make the write gate refuse writes. */
-  gate: { blocked?: string };
+  /** Set `blocked` to make the write gate refuse writes; `fence` to fence this replica (lost lease). */
+  gate: { blocked?: string; fence?: string };
 }
 
-function setup(options: { dryRun?: boolean; graceMs?: number; protectedIds?: string[]; batchWindowMs?: number } = {}): Setup {
+function setup(options: { dryRun?: boolean; graceMs?: number; protectedIds?: string[]; batchWindowMs?: number; immutableClientIds?: string[]; logger?: Logger } = {}): Setup {
   const clock = new FakeClock();
   const cloud = new FakeCloud();
   const ownership = new MemoryOwnershipStore();
   const quarantine = new Quarantine({ clock, baseMs: 30_000 });
   const hooks: string[] = [];
-  const gate: { blocked?: string } = {};
+  const gate: { blocked?: string; fence?: string } = {};
   const short = (ids: readonly string[]): string => ids.map(shortId).join(',');
   const worker = new TargetWorker({
     cloud,
     ownership,
     quarantine,
-    gate: { blockedReason: () => gate.blocked },
+    gate: { blockedReason: () => gate.blocked ?? gate.fence, fenceReason: () => gate.fence },
     clock,
-    logger: createNullLogger(),
+    logger: options.logger ?? createNullLogger(),
     hooks: {
       onObserved: () => hooks.push('observed'),
       onRejected: (_k, f: ArmFailure, ids) => hooks.push(`rejected ${f.reason} ${short(ids)}`),
       onFailure: (_k, f: ArmFailure) => hooks.push(`failure ${f.kind} ${f.reason}`),
       onWrite: (_k, d: TargetDelta) => hooks.push(`write +${short(d.add)} -${short(d.remove)}`),
       onDryRun: (_k, d: TargetDelta) => hooks.push(`dry-run +${short(d.add)} -${short(d.remove)}`),
+      onPreconditionFailed: () => hooks.push('precondition'),
     },
     protectedIds: () => new Set(options.protectedIds ?? []),
+    immutableClientIds: new Set(options.immutableClientIds ?? []),
     unassignGraceMs: options.graceMs ?? 0,
     driftIntervalMs: DRIFT_MS,
     batchWindowMs: options.batchWindowMs,
@@ -66,8 +70,8 @@ function setup(options: { dryRun?: boolean; graceMs?: number; protectedIds?: str
   return { worker, cloud, ownership, quarantine, clock, hooks, gate };
 }
 
-function demand(desired: string[], adoptable: string[] = []): Map<string, TargetDemand> {
-  return new Map([[KEY, { target: SS1, desired: new Set(desired), adoptable: new Set(adoptable) }]]);
+function demand(desired: string[], adoptable: string[] = [], confirm = false): Map<string, TargetDemand> {
+  return new Map([[KEY, { target: SS1, desired: new Set(desired), adoptable: new Set(adoptable), confirm }]]);
 }
 
 /** Advances the fake clock in drift-interval steps until the target's drift check is due. */
@@ -214,14 +218,75 @@ describe('TargetWorker: adoption on first contact', () => {
     expect(s.cloud.on(SS1)).toEqual(['kubelet']);
   });
 
-  it('adopts only on first contact: once a record exists, adoptable identities are not taken over', async () => {
+  it('adopts once per leadership term: a record from an earlier term does not stop it (rollback then roll-forward does not leak)', async () => {
     const s = setup();
-    await s.ownership.add(SS1, []);
-    s.cloud.seed(SS1, [A]);
+    await s.ownership.add(SS1, []); // written by this controller before a rollback to upstream MIC
+    s.cloud.seed(SS1, [A]); // upstream MIC added A meanwhile, for a pod whose AAI is Assigned
+    s.worker.setDemand(demand([A], [A]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
+    s.worker.setDemand(demand([]));
+    await s.worker.process(KEY);
+    expect(s.cloud.on(SS1)).toEqual([]);
+  });
+
+  it('within a term adoption runs once; a new term (reset) runs it again', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [KUBELET]);
+    s.worker.setDemand(demand([], [A]));
+    await s.worker.process(KEY);
+    s.cloud.seed(SS1, [KUBELET, A]); // added out of band after first contact
     s.worker.setDemand(demand([A], [A]));
     await s.worker.process(KEY);
     expect(owned(s)).toEqual([]);
+    s.worker.reset();
+    s.worker.setDemand(demand([A], [A]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
   });
+
+  it('adopts while ARM writes are paused (only ownership is recorded), but not when fenced', async () => {
+    const paused = setup();
+    paused.cloud.seed(SS1, [A]);
+    paused.gate.blocked = 'paused';
+    paused.worker.setDemand(demand([A, B], [A]));
+    await paused.worker.process(KEY);
+    expect(owned(paused)).toEqual(['a']);
+    expect(paused.cloud.callsOf('update')).toEqual([]);
+
+    const fenced = setup();
+    fenced.cloud.seed(SS1, [A]);
+    fenced.gate.fence = 'not leader';
+    fenced.worker.setDemand(demand([A], [A]));
+    expect(await fenced.worker.process(KEY)).toEqual({ kind: 'done' });
+    expect(fenced.ownership.hasRecord(KEY)).toBe(false);
+  });
+
+  it('identities seen on the target that it did not add are recorded as foreign and never adopted in a later term', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [KUBELET, BAD]); // BAD: pre-assigned by someone else (a "legacy" identity)
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY);
+    expect([...s.ownership.foreign(KEY)].map(shortId).sort()).toEqual(['bad', 'kubelet']);
+    // A later term: a pod uses the legacy identity and its AAI is Assigned (it was already there).
+    s.worker.reset();
+    s.worker.setDemand(demand([A, BAD], [A, BAD]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
+    s.worker.setDemand(demand([]));
+    await s.worker.process(KEY);
+    expect(s.cloud.on(SS1)).toEqual(['bad', 'kubelet']);
+  });
+
+  it('Created AAIs count as evidence: their identities present on the target are adopted', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [A]);
+    s.worker.setDemand(demand([A], [A])); // the plan puts Created AAIs' identities into adoptable
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
+    expect(s.worker.states().get(KEY)?.adopted).toBe(true);
+  });
+
 });
 
 describe('TargetWorker: failures', () => {
@@ -407,5 +472,222 @@ describe('TargetWorker: batching window', () => {
     expect(result).toEqual({ kind: 'again' });
     expect(s.cloud.callsOf('update')).toHaveLength(1);
     expect(ids.length).toBeLessThanOrEqual(13); // 10 windows of 100 ms, changes every 90 ms
+  });
+});
+
+describe('TargetWorker: writes conditioned on what ARM said (issue 12)', () => {
+  it('a write refused with 412 is re-read, re-planned and retried at once, counted, without a failure', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [KUBELET]);
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY); // read + add A
+    s.worker.setDemand(demand([]));
+    s.cloud.seed(SS1, [KUBELET, A, B]); // someone adds B after our last answer: the etag moves on
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
+    expect(s.cloud.calls.slice(2)).toEqual([`update ${KEY} + -a`, `get ${KEY}`, `update ${KEY} + -a`]);
+    expect(s.hooks.filter((h) => h === 'precondition')).toHaveLength(1);
+    expect(s.hooks.some((h) => h.startsWith('failure'))).toBe(false);
+    expect(s.worker.lastFailure(KEY)).toBeUndefined();
+    expect(s.cloud.on(SS1)).toEqual(['b', 'kubelet']);
+  });
+
+  it('an identity someone else added meanwhile is not sent again and not recorded as ours', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [KUBELET]);
+    s.worker.setDemand(demand([B]));
+    await s.worker.process(KEY); // read + add B
+    // Someone adds A before our add of A lands.
+    s.worker.setDemand(demand([A, B]));
+    s.cloud.seed(SS1, [KUBELET, A, B]);
+    expect(await s.worker.process(KEY)).toMatchObject({ kind: 'done' });
+    expect(s.cloud.callsOf('update')).toEqual([`update ${KEY} +b -`, `update ${KEY} +a -`]); // refused with 412, not re-sent
+    expect(owned(s)).toEqual(['b']); // the write-ahead record of A was taken back
+    s.worker.setDemand(demand([]));
+    await s.worker.process(KEY);
+    expect(s.cloud.on(SS1)).toEqual(['a', 'kubelet']); // so A is never removed by us
+  });
+
+  it('a 412 on a later chunk keeps ownership of what the earlier chunks added', async () => {
+    const s = setup();
+    s.worker.setDemand(demand([B]));
+    await s.worker.process(KEY); // read + add B
+    const single = s.cloud.updateIdentities.bind(s.cloud);
+    s.cloud.updateIdentities = async (t, add, remove, current, options) => {
+      await single(t, add.slice(0, 1), [], current, options); // chunk 1 (A) lands
+      s.cloud.seed(t, [...(s.cloud.identities.get(KEY) ?? [])]); // someone writes between the chunks
+      options?.beforeWrite?.();
+      throw new PreconditionFailedError('changed', { statusCode: 412 }); // chunk 2 is refused
+    };
+    s.worker.setDemand(demand([A, B, KUBELET]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(expect.arrayContaining(['a']));
+  });
+
+  it('retries after 412 are bounded; then the target is retried later, quietly', async () => {
+    const s = setup();
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY); // read + write
+    s.worker.setDemand(demand([A, B]));
+    s.cloud.onUpdate = (t) => s.cloud.seed(t, [...(s.cloud.identities.get(KEY) ?? [])]); // every write races another writer
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', rateLimited: true });
+    expect(s.cloud.callsOf('update')).toHaveLength(1 + 4); // first try + 3 retries
+    expect(s.hooks.filter((h) => h === 'precondition')).toHaveLength(4);
+    expect(s.hooks.some((h) => h.startsWith('failure'))).toBe(false);
+  });
+
+  it('identities being removed are marked while the write is in flight', async () => {
+    const s = setup();
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY);
+    s.worker.setDemand(demand([]));
+    let during: string[] | undefined;
+    s.cloud.onUpdate = () => {
+      during = [...(s.worker.states().get(KEY)?.removing ?? [])].map(shortId);
+    };
+    await s.worker.process(KEY);
+    expect(during).toEqual(['a']);
+    expect([...(s.worker.states().get(KEY)?.removing ?? [])]).toEqual([]);
+  });
+
+  it('never removes an identity whose client ID, as ARM reports it, is immutable (its AzureIdentity may be gone)', async () => {
+    const s = setup({ immutableClientIds: ['cluster-client-id'] });
+    s.cloud.clientIds.set(A, 'Cluster-Client-ID');
+    s.worker.setDemand(demand([A, B]));
+    await s.worker.process(KEY);
+    s.worker.setDemand(demand([]));
+    await s.worker.process(KEY);
+    expect(s.cloud.on(SS1)).toEqual(['a']);
+    expect(s.cloud.callsOf('update')).toEqual([`update ${KEY} +a,b -`, `update ${KEY} + -b`]);
+  });
+
+  it('a new assignment on a target whose last read is older than the interval triggers one read first', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [A]);
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY);
+    expect(s.cloud.callsOf('get')).toHaveLength(1);
+    // Within the interval a confirmation request costs nothing.
+    expect(s.worker.setDemand(demand([A], [], true))).toEqual([]);
+    await s.worker.process(KEY);
+    expect(s.cloud.callsOf('get')).toHaveLength(1);
+    // Older than the interval (and before the drift check would run): one read, which repairs the removal.
+    await s.clock.advance(DRIFT_MS);
+    s.cloud.seed(SS1, []); // an upgrade dropped the identity
+    expect(s.worker.setDemand(demand([A], [], true))).toEqual([KEY]);
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
+    expect(s.cloud.calls.slice(1)).toEqual([`get ${KEY}`, `update ${KEY} +a -`]);
+    expect(s.cloud.on(SS1)).toEqual(['a']);
+  });
+
+  it('the drift check does not back off for targets with live assignments', async () => {
+    const s = setup();
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY);
+    for (let i = 0; i < 4; i++) {
+      await s.clock.advance(DRIFT_MS);
+      expect(await s.worker.process(KEY)).toEqual({ kind: 'done', requeueAfterMs: DRIFT_MS });
+    }
+    expect(s.cloud.callsOf('get')).toHaveLength(5);
+  });
+});
+
+describe('TargetWorker: fencing (issue 12)', () => {
+  it('a fenced replica sends no ARM write and records no ownership', async () => {
+    const s = setup();
+    s.worker.setDemand(demand([A]));
+    s.gate.fence = 'not leader';
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'done' });
+    expect(s.cloud.callsOf('update')).toEqual([]);
+    expect(s.ownership.hasRecord(KEY)).toBe(false);
+  });
+
+  it('losing the lease during a 412 retry stops the retry', async () => {
+    const s = setup();
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY);
+    s.worker.setDemand(demand([A, B]));
+    s.cloud.onUpdate = (t) => {
+      s.cloud.seed(t, [...(s.cloud.identities.get(KEY) ?? [])]);
+      s.gate.fence = 'not leader';
+    };
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'done' });
+    expect(s.cloud.callsOf('update')).toHaveLength(2);
+    expect(s.hooks.some((h) => h.startsWith('failure'))).toBe(false);
+  });
+
+  it('the provider is given a beforeWrite that refuses once the lease is lost', async () => {
+    const s = setup();
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY);
+    s.worker.setDemand(demand([A, B]));
+    s.ownership.add = async (t, ids) => {
+      await MemoryOwnershipStore.prototype.add.call(s.ownership, t, ids);
+      s.gate.fence = 'not leader'; // lost while recording: the gate is closed before the PATCH
+    };
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'done' });
+    expect(s.cloud.callsOf('update')).toHaveLength(1);
+  });
+
+  it('an aborted pass (lease lost) reports no failure', async () => {
+    const s = setup();
+    const ac = new AbortController();
+    s.worker.setDemand(demand([A]));
+    s.cloud.getErrors.push(new TransientArmError('aborted', {}));
+    ac.abort();
+    expect(await s.worker.process(KEY, ac.signal)).toEqual({ kind: 'done' });
+    expect(s.hooks.some((h) => h.startsWith('failure'))).toBe(false);
+  });
+});
+
+describe('TargetWorker: ownership records (issue 12)', () => {
+  it('an empty record of a target nothing needs is deleted without any ARM call', async () => {
+    const s = setup();
+    await s.ownership.add(SS1, []);
+    expect(s.worker.setDemand(new Map())).toEqual([KEY]);
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'done' });
+    expect(s.ownership.hasRecord(KEY)).toBe(false);
+    expect(s.cloud.calls).toEqual([]);
+  });
+
+  it('a record with foreign entries of a target nothing needs is kept while the target exists, deleted once ARM says it is gone', async () => {
+    const s = setup();
+    await s.ownership.addForeign(SS1, [KUBELET]);
+    s.cloud.seed(SS1, [KUBELET]);
+    expect(s.worker.setDemand(new Map())).toEqual([KEY]);
+    await s.worker.process(KEY);
+    expect(s.ownership.hasRecord(KEY)).toBe(true);
+    expect(s.cloud.callsOf('get')).toHaveLength(1);
+    expect(s.worker.setDemand(new Map())).toEqual([]); // once per term
+
+    s.worker.reset(); // next term: the scale set has been deleted meanwhile
+    s.cloud.getErrors.push(new TargetNotFoundError('gone', { statusCode: 404, armCode: 'ResourceNotFound' }));
+    expect(s.worker.setDemand(new Map())).toEqual([KEY]);
+    await s.worker.process(KEY);
+    await waitFor(() => !s.ownership.hasRecord(KEY), 'the record to be deleted');
+  });
+
+  it('a failed record deletion is logged, not swallowed, and the pass goes on', async () => {
+    const lines: string[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+    const s = setup({ logger: createLogger({ stream }) });
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY);
+    s.ownership.drop = async () => {
+      throw new Error('forbidden');
+    };
+    s.cloud.getErrors.push(new TargetNotFoundError('gone', { statusCode: 404, armCode: 'ResourceNotFound' }));
+    await s.clock.advance(DRIFT_MS);
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'done' });
+    const line = await waitFor(() => lines.map((l) => JSON.parse(l) as { message: string; err?: { message?: string } }).find((l) => l.message === 'Failed to delete the ownership record of the target'), 'the failure log line');
+    expect(line.err?.message).toBe('forbidden');
+  });
+
+  it('dry run writes no ownership record, not even for adoption', async () => {
+    const s = setup({ dryRun: true });
+    s.cloud.seed(SS1, [A]);
+    s.worker.setDemand(demand([A], [A]));
+    await s.worker.process(KEY);
+    expect(s.ownership.hasRecord(KEY)).toBe(false);
   });
 });
