@@ -35,14 +35,12 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
  * (`group/resource verb` keys). Anything not listed fails the test; an entry that no longer occurs
  * (the role was fixed) does not, so remove it when it is stale.
  */
-const KNOWN_MISSING: Record<string, string> = {
-  'core/configmaps delete': 'ConfigMapOwnershipStore.drop deletes the ownership record of a VM/VMSS that vanished; the roles on this branch lack it (the drop swallows the 403, so only the recorder sees it)',
-};
+const KNOWN_MISSING: Record<string, string> = {};
 const KNOWN_UNUSED: Record<string, string> = {
+  // Kept as upstream granted them (README: "not called by the controller today").
   'aadpodidentity.k8s.io/azureassignedidentities get': 'no code path reads a single AAI (informer list/watch only)',
   'aadpodidentity.k8s.io/azureidentities get': 'no code path reads a single AzureIdentity (informer list/watch only)',
   'aadpodidentity.k8s.io/azureidentitybindings get': 'no code path reads a single AzureIdentityBinding (informer list/watch only)',
-  'core/configmaps patch': 'ConfigMaps are created, replaced and deleted, never patched',
 };
 
 /**
