@@ -94,6 +94,10 @@ const rssLimit: TargetDef = {
   name: 'peak RSS < 256 MiB',
   check: (f) => ({ pass: f.controller.peakRssMiB > 0 && f.controller.peakRssMiB < 256, detail: `${fmt(f.controller.peakRssMiB, 0)} MiB` }),
 };
+const idleRssLimit: TargetDef = {
+  name: 'idle RSS < 120 MiB',
+  check: (f) => ({ pass: f.controller.idle !== undefined && f.controller.idle.rssMiB < 120, detail: `${fmt(f.controller.idle?.rssMiB, 0)} MiB` }),
+};
 const cpuLimit: TargetDef = {
   name: '< 2 ms CPU per pod change',
   check: (f) => ({
@@ -178,7 +182,7 @@ export function scenarios(smoke: boolean): ScenarioDef[] {
       completion: { kind: 'all-assigned' },
       drain: true,
       deadlineEmuMs: 40 * L,
-      targets: [rssLimit, cpuLimit],
+      targets: [rssLimit, idleRssLimit, cpuLimit],
     },
     ...(['cronjob', 'cronjob-grace'] as const).map((name): ScenarioDef => ({
       name,
