@@ -3,7 +3,7 @@
  * bindings, assigned identities) plus a write-through overlay so objects this controller just wrote
  * or deleted are seen by the next pass before the watch echoes them.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   parseAzureAssignedIdentity,
   parseAzureIdentity,
@@ -23,7 +23,7 @@ import {
   type ObjectMeta,
   type PodInfo,
 } from '../api/types.js';
-import { SupervisedInformer, type InformerState, type ListResult } from '../kube/informer.js';
+import { SupervisedInformer, listPages, type InformerState } from '../kube/informer.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { ClusterState } from './controller.js';
@@ -81,7 +81,31 @@ export function slimAssignedIdentity(aai: AzureAssignedIdentity): AzureAssignedI
   };
 }
 
-/** Informer-backed {@link ClusterState}. */
+/** The informer transform of AzureAssignedIdentities: validated, then {@link slimAssignedIdentity}. */
+export function cachedAssignedIdentity(raw: unknown): AzureAssignedIdentity {
+  return slimAssignedIdentity(parseAzureAssignedIdentity(raw));
+}
+
+/**
+ * What the write-through overlay keeps of an object the API server returned for our write: the same
+ * projection as the cache (the raw answer carries managedFields and the full embedded objects). An
+ * answer that does not validate is kept as it is (the watch replaces it soon).
+ */
+function overlayForm(aai: AzureAssignedIdentity): AzureAssignedIdentity {
+  try {
+    return cachedAssignedIdentity(aai);
+  } catch {
+    return aai;
+  }
+}
+
+/**
+ * Informer-backed {@link ClusterState}. Each informer projects its objects (the `parse` transform):
+ * pods to {@link PodInfo} (name, namespace, uid, nodeName, labels, phase, timestamps, readiness
+ * gates, the identity-ready condition), nodes to {@link NodeInfo} (name, providerID), assigned
+ * identities through {@link slimAssignedIdentity}; identities and bindings are kept whole after
+ * validation (few, small, and their full form is embedded into the assignments we write).
+ */
 export class InformerClusterState implements ClusterState {
   readonly pods: SupervisedInformer<PodInfo>;
   readonly nodes: SupervisedInformer<NodeInfo>;
@@ -94,15 +118,15 @@ export class InformerClusterState implements ClusterState {
 
   constructor(o: InformerClusterStateOptions) {
     this.#clock = o.clock;
-    const core = o.kc.makeApiClient(CoreV1Api);
-    const custom = o.kc.makeApiClient(CustomObjectsApi);
     const common = { kc: o.kc, clock: o.clock, logger: o.logger, relistIntervalMs: o.relistIntervalMs };
-    const make = <T>(name: string, kind: string, path: string, list: () => Promise<ListResult>, parse: (x: unknown) => T, labelSelector?: string): SupervisedInformer<T> => {
+    // Lists are paged plain JSON and every object is projected by `parse` (the informer's transform)
+    // as it arrives: the caches hold only what the planner reads (see InformerClusterState's doc).
+    const make = <T>(name: string, kind: string, path: string, parse: (x: unknown) => T, labelSelector?: string): SupervisedInformer<T> => {
       const inf = new SupervisedInformer<T>({
         ...common,
         name,
         path,
-        list,
+        list: (signal) => listPages(o.kc, path, { labelSelector, signal }),
         parse,
         labelSelector,
         onInvalid: (obj, err) => o.onInvalid?.(kind, obj, err),
@@ -113,19 +137,15 @@ export class InformerClusterState implements ClusterState {
       inf.on('delete', () => o.onChange());
       return inf;
     };
-    const crdList = (plural: string) => async (): Promise<ListResult> =>
-      (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as ListResult;
     // Only pods carrying the binding label are watched (server-side selector): unrelated pod churn
     // never reaches the controller (upstream watched every pod in the cluster).
-    this.pods = make('pods', 'Pod', '/api/v1/pods',
-      async () => (await core.listPodForAllNamespaces({ labelSelector: BINDING_LABEL })) as unknown as ListResult, parsePodInfo, BINDING_LABEL);
-    this.nodes = make('nodes', 'Node', '/api/v1/nodes', async () => (await core.listNode()) as unknown as ListResult, parseNodeInfo);
-    this.identities = make('azureidentities', 'AzureIdentity', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureIdentity}`,
-      crdList(PLURALS.AzureIdentity), parseAzureIdentity);
+    this.pods = make('pods', 'Pod', '/api/v1/pods', parsePodInfo, BINDING_LABEL);
+    this.nodes = make('nodes', 'Node', '/api/v1/nodes', parseNodeInfo);
+    this.identities = make('azureidentities', 'AzureIdentity', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureIdentity}`, parseAzureIdentity);
     this.bindings = make('azureidentitybindings', 'AzureIdentityBinding', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureIdentityBinding}`,
-      crdList(PLURALS.AzureIdentityBinding), parseAzureIdentityBinding);
+      parseAzureIdentityBinding);
     this.assigned = make('azureassignedidentities', 'AzureAssignedIdentity', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureAssignedIdentity}`,
-      crdList(PLURALS.AzureAssignedIdentity), (x) => slimAssignedIdentity(parseAzureAssignedIdentity(x)));
+      cachedAssignedIdentity);
   }
 
   #all(): SupervisedInformer<unknown>[] {
@@ -165,7 +185,7 @@ export class InformerClusterState implements ClusterState {
   noteWritten(aai: AzureAssignedIdentity): void {
     const key = objectKey(aai.metadata.namespace, aai.metadata.name);
     this.#deleted.delete(key);
-    this.#written.set(key, { obj: aai, at: this.#clock.now() });
+    this.#written.set(key, { obj: overlayForm(aai), at: this.#clock.now() });
   }
 
   noteDeleted(aai: AzureAssignedIdentity): void {
@@ -175,6 +195,7 @@ export class InformerClusterState implements ClusterState {
   }
 
   #assignedWithOverlay(): AzureAssignedIdentity[] {
+    if (this.#written.size === 0 && this.#deleted.size === 0) return this.assigned.list();
     const now = this.#clock.now();
     const byKey = new Map<string, AzureAssignedIdentity>();
     for (const aai of this.assigned.list()) byKey.set(objectKey(aai.metadata.namespace, aai.metadata.name), aai);
