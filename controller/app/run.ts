@@ -3,7 +3,7 @@
  * flags and configuration (exit 2 with one clear line on bad input), logger, metrics, the Azure
  * provider, one MicApp replica, and graceful shutdown on SIGTERM/SIGINT.
  */
-import { createAzureCloudProvider } from './cloud.js';
+import { lazyCloudProvider } from './lazy-cloud.js';
 import { MicApp } from './mic-app.js';
 import { MIC_BUILD, MIC_VERSION } from './version.js';
 import { clusterIdentityClientId, loadCloudConfig, redactCloudConfig } from '../config/cloud-config.js';
@@ -72,14 +72,15 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
 
   const scale = o.armTimeScale && o.armTimeScale > 0 ? o.armTimeScale : 1;
   const metrics = createMetrics();
-  const cloud = createAzureCloudProvider(cloudConfig, {
+  // The Azure SDK is loaded on the first ARM call (lazy-cloud.ts); the config is validated above.
+  const cloud = lazyCloudProvider(async () => (await import('./cloud.js')).createAzureCloudProvider(cloudConfig, {
     logger,
     metrics,
     userAgent: ua,
     updateTimeoutMs: options.armWriteTimeoutMs,
     updateIntervalInMs: Math.max(10, Math.round(options.armPollIntervalMs / scale)),
     timeScale: scale,
-  });
+  }), { onLoadError: (err) => fail(`cannot load the Azure client: ${err instanceof Error ? err.message : String(err)}`, 1) });
   let stopping = false;
   const shutdown = (code: number, why: string): void => {
     if (stopping) return;

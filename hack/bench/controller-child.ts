@@ -96,6 +96,7 @@ export async function startController(o: ControllerChildOptions): Promise<Contro
       MIC_BENCH_MEMORY_INTERVAL_MS: '1000',
       // As deployed: config/base/deployment.yaml caps the V8 heap the same way.
       NODE_OPTIONS: process.env.MIC_BENCH_NODE_OPTIONS ?? CONTROLLER_NODE_OPTIONS,
+      ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
     },
     // fd 3: IPC for the memory probe (see memory-probe.ts).
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
