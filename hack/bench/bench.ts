@@ -3,13 +3,16 @@
  * `make bench`: runs the benchmark scenarios against the emulators with the controller in a child
  * process, prints a table and writes `results.json` and `RESULTS.md`.
  *
- *   node dist/hack/bench/bench.js [--smoke] [--scenario name[,name]]... [--out dir]
+ *   node dist/hack/bench/bench.js [--smoke] [--scenario name[,name]]... [--merge] [--out dir]
+ *
+ * `--merge` keeps the figures of the scenarios not run from the `results.json` already in the
+ * output directory (a note in RESULTS.md says which scenarios were re-measured when).
  *
  * Default output: `bench/` (full) or `bench/smoke/` (smoke). Exit code 0 when every requested
  * scenario ran (targets are goals and do not change the exit code), 1 on a harness error, 2 on bad
  * arguments.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, renderMarkdown, renderTable, type BenchResults } from './report.js';
@@ -21,6 +24,8 @@ export interface BenchArgs {
   smoke: boolean;
   scenarios: string[];
   out: string;
+  /** Keep the other scenarios' figures from the existing results.json. */
+  merge: boolean;
 }
 
 function repoRoot(): string {
@@ -33,6 +38,7 @@ function repoRoot(): string {
 /** Parses the arguments; throws RangeError on a bad one. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   let smoke = false;
+  let merge = false;
   let out: string | undefined;
   const chosen: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -46,16 +52,41 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     if (flag === '--smoke') smoke = true;
     else if (flag === '--scenario') chosen.push(...value().split(',').filter(Boolean));
     else if (flag === '--out') out = value();
-    else throw new RangeError(`unknown argument ${arg} (use --smoke, --scenario name, --out dir)`);
+    else if (flag === '--merge') merge = true;
+    else throw new RangeError(`unknown argument ${arg} (use --smoke, --scenario name, --merge, --out dir)`);
   }
   for (const s of chosen) {
     if (!(SCENARIO_NAMES as readonly string[]).includes(s)) throw new RangeError(`unknown scenario ${s} (one of ${SCENARIO_NAMES.join(', ')})`);
   }
   return {
     smoke,
+    merge,
     scenarios: chosen.length > 0 ? chosen : [...SCENARIO_NAMES],
     out: path.resolve(out ?? path.join(repoRoot(), 'bench', ...(smoke ? ['smoke'] : []))),
   };
+}
+
+async function readPrevious(file: string): Promise<BenchResults | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as BenchResults;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `previous` with the scenarios of `fresh` replaced (in run order) and a note saying which ones were
+ * re-measured when; the other scenarios keep their figures and the previous date.
+ */
+export function mergeResults(previous: BenchResults, fresh: BenchResults): BenchResults {
+  const freshBy = new Map(fresh.scenarios.map((f) => [f.scenario, f]));
+  const names = [...SCENARIO_NAMES].filter((n) => freshBy.has(n) || previous.scenarios.some((f) => f.scenario === n));
+  const scenarios = names.map((n) => freshBy.get(n) ?? previous.scenarios.find((f) => f.scenario === n)!);
+  const kept = names.filter((n) => !freshBy.has(n));
+  const note = `Scenario${freshBy.size === 1 ? '' : 's'} ${[...freshBy.keys()].join(', ')} re-measured on ${fresh.date}` +
+    (kept.length > 0 ? `; ${kept.join(', ')} are from the run of ${previous.date}.` : '.');
+  const oldNotes = previous.notes.filter((x) => !/ re-measured on /.test(x));
+  return { ...fresh, notes: [...oldNotes, ...fresh.notes, note], scenarios };
 }
 
 async function main(): Promise<number> {
@@ -76,9 +107,11 @@ async function main(): Promise<number> {
     scenarios: [],
   };
   await mkdir(args.out, { recursive: true });
+  const previous = args.merge ? await readPrevious(path.join(args.out, 'results.json')) : undefined;
   const save = async (): Promise<void> => {
-    await writeFile(path.join(args.out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-    await writeFile(path.join(args.out, 'RESULTS.md'), renderMarkdown(results));
+    const doc = previous ? mergeResults(previous, results) : results;
+    await writeFile(path.join(args.out, 'results.json'), JSON.stringify(doc, null, 2) + '\n');
+    await writeFile(path.join(args.out, 'RESULTS.md'), renderMarkdown(doc));
   };
   for (const def of defs) {
     progress(`${def.name}: starting (${def.title})`);

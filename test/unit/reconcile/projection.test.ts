@@ -7,7 +7,8 @@ import { describe, expect, it } from '@jest/globals';
 import { parseAzureAssignedIdentity, parseNodeInfo, parsePodInfo } from '../../../controller/api/guards.js';
 import { IDENTITY_READY_CONDITION, type AzureAssignedIdentity } from '../../../controller/api/types.js';
 import { targetKey } from '../../../controller/cloud/provider.js';
-import { cachedAssignedIdentity } from '../../../controller/reconcile/cluster-state.js';
+import { cachedAssignedIdentity, cachedPodInfo } from '../../../controller/reconcile/cluster-state.js';
+import { Interner } from '../../../controller/reconcile/interner.js';
 import { plan, type Plan, type PlanConfig } from '../../../controller/reconcile/plan.js';
 import type { TargetState } from '../../../controller/reconcile/targets.js';
 import {
@@ -139,6 +140,40 @@ function fatten(aai: AzureAssignedIdentity): AzureAssignedIdentity {
   return out;
 }
 
+describe('sharing between cached objects (Interner)', () => {
+  it('gives assignments of one identity and binding one frozen embedded reference and equal content', () => {
+    const interner = new Interner();
+    const idA = identity('id-a');
+    const bA = binding('b-a', withIdentityName('id-a'), withSelector('sel-a'));
+    const a1 = cachedAssignedIdentity(fatten(assigned(pod('p1', withNode('n1'), withBindingLabel('sel-a')), idA, bA)), interner);
+    const a2 = cachedAssignedIdentity(fatten(assigned(pod('p2', withNode('n1'), withBindingLabel('sel-a')), idA, bA)), interner);
+    expect(a2.spec.azureIdentityRef).toBe(a1.spec.azureIdentityRef);
+    expect(a2.spec.azureBindingRef).toBe(a1.spec.azureBindingRef);
+    expect(Object.isFrozen(a1.spec.azureIdentityRef.spec)).toBe(true);
+    expect(() => {
+      (a1.spec.azureIdentityRef.spec as { resourceID?: string }).resourceID = 'changed';
+    }).toThrow(TypeError);
+    // Same content as without sharing.
+    expect(cachedAssignedIdentity(fatten(assigned(pod('p1', withNode('n1'), withBindingLabel('sel-a')), idA, bA)))).toStrictEqual(a1);
+    // A changed identity (new resourceVersion) gets its own reference.
+    const idA2 = { ...idA, metadata: { ...idA.metadata, resourceVersion: '99' } };
+    const a3 = cachedAssignedIdentity(fatten(assigned(pod('p3', withNode('n1'), withBindingLabel('sel-a')), idA2, bA)), interner);
+    expect(a3.spec.azureIdentityRef).not.toBe(a1.spec.azureIdentityRef);
+    expect(a3.spec.azureIdentityRef.metadata.resourceVersion).toBe('99');
+  });
+
+  it('keeps pods equal to their unshared projection', () => {
+    const interner = new Interner();
+    expect(cachedPodInfo(structuredClone(rawPod), interner)).toStrictEqual(parsePodInfo(structuredClone(rawPod)));
+  });
+
+  it('starts over when the table is full', () => {
+    const interner = new Interner(3);
+    for (const s of ['a', 'b', 'c', 'd']) interner.string(s);
+    expect(interner.size).toBe(1);
+  });
+});
+
 describe('planning on projected AzureAssignedIdentities', () => {
   const nodes = [node('n1', withVmssProviderId(SUB, RG, 'ss1', '0')), node('n2', withVmssProviderId(SUB, RG, 'ss1', '1')), node('n3', withVmssProviderId(SUB, RG, 'ss2', '0'))];
   const idA = identity('id-a');
@@ -201,10 +236,14 @@ describe('planning on projected AzureAssignedIdentities', () => {
     const projected = existing.map((a) => cachedAssignedIdentity(fatten(a)));
     const onWhole = plan(snapshotOf({ ...seed, assigned: whole }), states, config);
     const onProjected = plan(snapshotOf({ ...seed, assigned: projected }), states, config);
+    const interner = new Interner();
+    const shared = existing.map((a) => cachedAssignedIdentity(fatten(a), interner));
+    const onShared = plan(snapshotOf({ ...seed, assigned: shared }), states, config);
     // The scenario exercises every kind of Kubernetes work.
     expect(onWhole.kube.update.length).toBeGreaterThanOrEqual(2);
     expect(onWhole.kube.remove.length + onWhole.kube.pendingRemoval.length).toBe(1);
     expect(onWhole.kube.pendingAssignment.length + onWhole.kube.assign.length).toBeGreaterThanOrEqual(1);
     expect(comparable(onProjected)).toStrictEqual(comparable(onWhole));
+    expect(comparable(onShared)).toStrictEqual(comparable(onWhole));
   });
 });
