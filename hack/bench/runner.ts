@@ -112,7 +112,7 @@ export interface ScenarioFigures {
     cpuMsPerPodChange?: number;
     rssTimelineMiB: number[];
     /** Resident set and V8 heap in use of the active leader before the first pod change (idle). */
-    idle?: { rssMiB: number; heapUsedMiB: number };
+    idle?: { rssMiB: number; heapUsedMiB: number; rssSeriesMiB?: number[] };
     /** `process.memoryUsage()` reported by the controller over the measured part (~1 s apart, downsampled). */
     memoryTimelineMiB?: { rss: number[]; heapUsed: number[]; heapTotal: number[]; external: number[] };
     /** Heap snapshots written during the run (`MIC_BENCH_HEAP_SNAPSHOTS=dir`). */
@@ -131,8 +131,11 @@ export interface ScenarioFigures {
   targets: TargetResult[];
 }
 
-/** Real ms the active controller is left alone before its idle memory is read. */
-const IDLE_SETTLE_MS = 3000;
+/**
+ * Real ms the active controller is left alone before its idle memory is read: long enough for the
+ * start-up garbage (module loading, initial lists) to be collected.
+ */
+const IDLE_SETTLE_MS = 10_000;
 const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
 
 const realDelay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -250,7 +253,7 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
   const alive = (): boolean => controller?.exitCode() === null;
   const rssTimeline: number[] = [];
   let sampler: NodeJS.Timeout | undefined;
-  let idle: { rssMiB: number; heapUsedMiB: number } | undefined;
+  let idle: ScenarioFigures['controller']['idle'];
   // Profiling only: snapshots stop the process for seconds and raise its peak RSS.
   const snapshotDir = process.env.MIC_BENCH_HEAP_SNAPSHOTS || undefined;
   const heapSnapshots: string[] = [];
@@ -258,10 +261,17 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
   try {
     controller = await startController({ files: cluster.emulators.files, flags, timeScale: s, logFile });
     // Idle: the active leader with synced caches (nodes, identities, bindings) and no pod yet.
+    const activeAt = Date.now();
     await realDelay(IDLE_SETTLE_MS);
     const idleSample = controller.sample();
     const idleMemory = controller.memorySamples().at(-1);
-    if (idleSample) idle = { rssMiB: mib(idleSample.rssBytes), heapUsedMiB: idleMemory ? mib(idleMemory.heapUsed) : 0 };
+    if (idleSample) {
+      idle = {
+        rssMiB: mib(idleSample.rssBytes),
+        heapUsedMiB: idleMemory ? mib(idleMemory.heapUsed) : 0,
+        rssSeriesMiB: controller.memorySamples().filter((m) => m.t >= activeAt).map((m) => mib(m.rss)),
+      };
+    }
     if (snapshotDir) heapSnapshots.push(await controller.heapSnapshot(path.join(snapshotDir, `${def.name}-idle.heapsnapshot`)));
     progress(`${def.name}: controller active (pid ${controller.pid}, idle RSS ${idle?.rssMiB ?? '?'} MiB); playing ${actions.length} pod changes`);
     cluster.emulators.azure.controls.reset();
