@@ -97,7 +97,7 @@ export function renderMarkdown(results: BenchResults): string {
         `- Controller RSS over time (MiB, ~1 s apart, downsampled): ${f.controller.rssTimelineMiB.join(' ')}.`,
         ...(f.controller.idle
           ? [
-              `- Idle controller (active leader, caches synced, 10 s before the first pod): RSS ${f.controller.idle.rssMiB} MiB, V8 heap used ${f.controller.idle.heapUsedMiB} MiB` +
+              `- Idle controller (active leader, caches synced, 10 s after it became active, before the first pod): RSS ${f.controller.idle.rssMiB} MiB, V8 heap used ${f.controller.idle.heapUsedMiB} MiB` +
                 (f.controller.idle.rssSeriesMiB?.length ? `; RSS over those 10 s: ${f.controller.idle.rssSeriesMiB.join(' ')} MiB.` : '.'),
             ]
           : []),
