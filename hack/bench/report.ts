@@ -97,8 +97,8 @@ export function renderMarkdown(results: BenchResults): string {
         `- Controller RSS over time (MiB, ~1 s apart, downsampled): ${f.controller.rssTimelineMiB.join(' ')}.`,
         ...(f.controller.idle
           ? [
-              `- Idle controller (active leader, caches synced, 10 s after it became active, before the first pod): RSS ${f.controller.idle.rssMiB} MiB, V8 heap used ${f.controller.idle.heapUsedMiB} MiB` +
-                (f.controller.idle.rssSeriesMiB?.length ? `; RSS over those 10 s: ${f.controller.idle.rssSeriesMiB.join(' ')} MiB.` : '.'),
+              `- Idle controller (active leader, caches synced, ${f.controller.idle.settleSeconds ?? 10} s after it became active, before the first pod): RSS ${f.controller.idle.rssMiB} MiB, V8 heap used ${f.controller.idle.heapUsedMiB} MiB` +
+                (f.controller.idle.rssSeriesMiB?.length ? `; RSS over those seconds: ${f.controller.idle.rssSeriesMiB.join(' ')} MiB.` : '.'),
             ]
           : []),
         ...memoryLines(f),
@@ -144,7 +144,7 @@ ${table}
 - **kube/assign**: Kubernetes API requests made by the controller (the harness's own watch excluded) per pod
   that got an identity. Includes informer list/watch, AAI create/status/delete, events, lease renewals.
 - **CPU s / RSS MiB**: the controller child process only (\`/proc/<pid>/stat\` utime+stime during the measured
-  part, \`VmHWM\` peak resident set). **idle RSS**: \`VmRSS\` of the active leader 10 s after it became active,
+  part, \`VmHWM\` peak resident set). **idle RSS**: \`VmRSS\` of the active leader 10 s (smoke: 1 s) after it became active,
   caches synced, before the first pod change. The child also reports \`process.memoryUsage()\` every second over
   an IPC channel (\`hack/bench/memory-probe.ts\`); \`MIC_BENCH_HEAP_SNAPSHOTS=dir\` makes it write V8 heap snapshots
   when idle and when every pod is Assigned (profiling only: a snapshot pauses the process and raises its peak RSS). The emulators run in the harness process and are not included; their

@@ -59,6 +59,8 @@ export interface ScenarioDef {
   deadlineEmuMs: number;
   /** Target checks (goals, not tests). */
   targets: TargetDef[];
+  /** Real ms to leave the active controller idle before reading its idle memory (default 10 s). */
+  idleSettleMs?: number;
 }
 
 /** A goal with its verdict function. */
@@ -112,7 +114,7 @@ export interface ScenarioFigures {
     cpuMsPerPodChange?: number;
     rssTimelineMiB: number[];
     /** Resident set and V8 heap in use of the active leader before the first pod change (idle). */
-    idle?: { rssMiB: number; heapUsedMiB: number; rssSeriesMiB?: number[] };
+    idle?: { rssMiB: number; heapUsedMiB: number; settleSeconds?: number; rssSeriesMiB?: number[] };
     /** `process.memoryUsage()` reported by the controller over the measured part (~1 s apart, downsampled). */
     memoryTimelineMiB?: { rss: number[]; heapUsed: number[]; heapTotal: number[]; external: number[] };
     /** Heap snapshots written during the run (`MIC_BENCH_HEAP_SNAPSHOTS=dir`). */
@@ -132,8 +134,8 @@ export interface ScenarioFigures {
 }
 
 /**
- * Real ms the active controller is left alone before its idle memory is read: long enough for the
- * start-up garbage (module loading, initial lists) to be collected.
+ * Default real ms the active controller is left alone before its idle memory is read: long enough
+ * for the start-up garbage (module loading, initial lists) to be collected.
  */
 const IDLE_SETTLE_MS = 10_000;
 const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
@@ -262,13 +264,14 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
     controller = await startController({ files: cluster.emulators.files, flags, timeScale: s, logFile });
     // Idle: the active leader with synced caches (nodes, identities, bindings) and no pod yet.
     const activeAt = Date.now();
-    await realDelay(IDLE_SETTLE_MS);
+    await realDelay(def.idleSettleMs ?? IDLE_SETTLE_MS);
     const idleSample = controller.sample();
     const idleMemory = controller.memorySamples().at(-1);
     if (idleSample) {
       idle = {
         rssMiB: mib(idleSample.rssBytes),
         heapUsedMiB: idleMemory ? mib(idleMemory.heapUsed) : 0,
+        settleSeconds: (def.idleSettleMs ?? IDLE_SETTLE_MS) / 1000,
         rssSeriesMiB: controller.memorySamples().filter((m) => m.t >= activeAt).map((m) => mib(m.rss)),
       };
     }
