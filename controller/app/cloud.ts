@@ -5,18 +5,22 @@
  * file changes.
  */
 import type { TokenCredential } from '@azure/identity';
-import { hasWorkloadIdentityEnv, selectAuthMode } from '../config/auth-mode.js';
-import { redactClientId, type CloudConfig } from '../config/cloud-config.js';
+import type { CloudConfig } from '../config/cloud-config.js';
 import { CloudConfigWatcher } from '../config/cloud-config-watcher.js';
 import { AzureCloudProvider, type AzureCloudProviderOptions } from '../cloud/azure-provider.js';
 import { routeAzureSdkLogs } from '../cloud/azure-sdk-logging.js';
 import { createCredential, type CredentialConfig, type SwappableCredential } from '../cloud/credential.js';
-import { armIdentityReader, type IdentityReader } from '../cloud/identity-validator.js';
+import { armIdentityReader } from '../cloud/arm-identity-reader.js';
+import type { IdentityReader } from '../cloud/identity-validator.js';
 import type { Target } from '../cloud/provider.js';
 import { ArmRateLimiter, type ArmRateLimiterOptions, type CallKind, type Reservation } from '../cloud/throttle.js';
 import type { Logger } from '../observability/logger.js';
 import { recordArmCall, type MicMetrics } from '../observability/metrics.js';
 import { systemClock, type Clock } from '../util/clock.js';
+
+import { authModeFields } from './cloud-auth.js';
+
+export { authModeFields, logAuthMode, protectedClusterIdentityClientId } from './cloud-auth.js';
 
 /** Options of {@link createAzureCloudProvider}. */
 export interface AzureCloudProviderFactoryOptions {
@@ -32,14 +36,6 @@ export interface AzureCloudProviderFactoryOptions {
   /** Speeds up the client-side token buckets (benchmarks with a time-scaled emulator). */
   timeScale?: number;
   additionalPolicies?: AzureCloudProviderOptions['additionalPolicies'];
-}
-
-/**
- * Client ID of the cluster identity MIC must never remove from a VM/VMSS: `userAssignedIdentityID` of
- * azure.json in every auth mode (as upstream), not only when MIC itself authenticates with it.
- */
-export function protectedClusterIdentityClientId(config: Pick<CloudConfig, 'userAssignedIdentityID'>): string {
-  return config.userAssignedIdentityID.trim().toLowerCase();
 }
 
 /** The credential-relevant part of a cloud config. */
@@ -60,33 +56,6 @@ export function credentialConfigOf(config: CloudConfig): CredentialConfig {
 /** The credential a cloud config describes, sending `userAgent` on token requests. */
 export function createCloudCredential(config: CloudConfig, userAgent?: string): TokenCredential {
   return createCredential(credentialConfigOf(config), userAgent ? { userAgent } : {});
-}
-
-/**
- * Log fields describing the selected authentication (never secrets; client IDs partially
- * redacted), including whether workload-identity variables are present but unused.
- */
-export function authModeFields(config: CloudConfig, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const authMode = selectAuthMode(config);
-  const fields: Record<string, unknown> = { authMode, cloud: config.environmentName };
-  if (authMode === 'service-principal' || authMode === 'workload-identity') {
-    fields.tenantId = config.tenantId;
-    fields.clientId = redactClientId(config.aadClientId);
-  }
-  if (authMode === 'managed-identity') fields.userAssignedIdentityID = redactClientId(config.userAssignedIdentityID) || '(system-assigned)';
-  if (authMode !== 'workload-identity' && hasWorkloadIdentityEnv(env)) fields.workloadIdentityEnvIgnored = true;
-  return fields;
-}
-
-/** Logs the selected authentication mode (once at startup, and on each reload). */
-export function logAuthMode(logger: Logger, config: CloudConfig, env: NodeJS.ProcessEnv): void {
-  const fields = authModeFields(config, env);
-  logger.info('Azure authentication configured', fields);
-  if (fields.workloadIdentityEnvIgnored) {
-    logger.warn('Workload identity environment variables are ignored: the cloud config does not set useFederatedWorkloadIdentityExtension', {
-      authMode: fields.authMode,
-    });
-  }
 }
 
 /**

@@ -3,14 +3,16 @@
  * flags and configuration (exit 2 with one clear line on bad input), logger, metrics, the Azure
  * provider, one MicApp replica, and graceful shutdown on SIGTERM/SIGINT.
  */
-import { createAzureCloudProvider, createCloudCredential, createIdentityReader, logAuthMode, protectedClusterIdentityClientId, watchCloudConfigCredential } from './cloud.js';
-import { SwappableCredential } from '../cloud/credential.js';
+import { logAuthMode, protectedClusterIdentityClientId } from './cloud-auth.js';
+import { lazyCloudProvider, lazyFunction } from './lazy-cloud.js';
 import { MicApp } from './mic-app.js';
 import { MIC_BUILD, MIC_VERSION } from './version.js';
 import { loadCloudConfig, redactCloudConfig } from '../config/cloud-config.js';
 import { isConfigError, isHelpRequested, isVersionRequested } from '../config/errors.js';
 import { parseFlags } from '../config/flags.js';
 import type { MicOptions } from '../config/options.js';
+import type { IdentityReader } from '../cloud/identity-validator.js';
+import type { CloudProvider } from '../cloud/provider.js';
 import { isKubeConfigError, loadKubeConfig, reuseConnections, userAgent, withUserAgent } from '../kube/client.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -82,18 +84,31 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
   const scale = o.armTimeScale && o.armTimeScale > 0 ? o.armTimeScale : 1;
   const metrics = createMetrics();
   logAuthMode(logger, cloudConfig, o.env);
-  const credential = new SwappableCredential(createCloudCredential(cloudConfig, ua));
-  const configWatcher = watchCloudConfigCredential({ config: cloudConfig, env: o.env, credential, logger, userAgent: ua });
-  const cloud = createAzureCloudProvider(cloudConfig, {
-    logger,
-    metrics,
-    credential,
-    userAgent: ua,
-    updateTimeoutMs: options.armWriteTimeoutMs,
-    updateIntervalInMs: Math.max(10, Math.round(options.armPollIntervalMs / scale)),
-    timeScale: scale,
-  });
   let stopping = false;
+  let configWatcher: { close(): void } | undefined;
+  // The Azure SDK (ARM clients, the credential, the identity reader and the azure.json watcher that
+  // swaps the credential) is loaded on the first ARM call (lazy-cloud.ts); the config is validated above.
+  let arm: Promise<{ provider: CloudProvider; identityReader: IdentityReader }> | undefined;
+  const loadArm = (): Promise<{ provider: CloudProvider; identityReader: IdentityReader }> =>
+    (arm ??= (async () => {
+      const m = await import('./cloud.js');
+      const { SwappableCredential } = await import('../cloud/credential.js');
+      const credential = new SwappableCredential(m.createCloudCredential(cloudConfig, ua));
+      if (!stopping) configWatcher = m.watchCloudConfigCredential({ config: cloudConfig, env: o.env, credential, logger, userAgent: ua });
+      const provider = m.createAzureCloudProvider(cloudConfig, {
+        logger,
+        metrics,
+        credential,
+        userAgent: ua,
+        updateTimeoutMs: options.armWriteTimeoutMs,
+        updateIntervalInMs: Math.max(10, Math.round(options.armPollIntervalMs / scale)),
+        timeScale: scale,
+      });
+      return { provider, identityReader: m.createIdentityReader(cloudConfig, { userAgent: ua, credential }) };
+    })());
+  const onLoadError = (err: unknown): never => fail(`cannot load the Azure client: ${err instanceof Error ? err.message : String(err)}`, 1);
+  const cloud = lazyCloudProvider(async () => (await loadArm()).provider, { onLoadError });
+  const identityReader = lazyFunction<IdentityReader>(async () => (await loadArm()).identityReader, { onLoadError });
   const shutdown = (code: number, why: string): void => {
     if (stopping) return;
     stopping = true;
@@ -115,7 +130,7 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
     resourceGroup: cloudConfig.resourceGroup,
     clusterIdentityClientId: protectedClusterIdentityClientId(cloudConfig),
     cloud,
-    identityReader: createIdentityReader(cloudConfig, { userAgent: ua, credential }),
+    identityReader,
     kc,
     logger,
     metrics,

@@ -3,8 +3,13 @@
  * operations, aborts, credential and network failures) into a small set of error classes the
  * controller can act on. Match them with the `isXxxError` predicates.
  */
-import { isRestError } from '@azure/arm-compute';
+import type { RestError } from '@azure/arm-compute';
 import { extractIdentityIds } from './identity-id.js';
+
+/** The SDK's `isRestError` without a runtime import of the SDK (it is loaded lazily): every RestError has this name. */
+function isRestError(e: unknown): e is RestError {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'RestError' && typeof (e as { message?: unknown }).message === 'string';
+}
 
 /** Common fields of every classified cloud error. */
 export interface CloudErrorDetails {

@@ -9,17 +9,10 @@
  * - Other failures → unknown, retried after `errorRetryMs`; never reported as a problem.
  * At most `concurrency` reads run at once. Results arrive through `onResult`.
  */
-import { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import type { ManagedServiceIdentityClientOptionalParams } from '@azure/arm-msi';
-import { isRestError } from '@azure/arm-compute';
-import type { TokenCredential } from '@azure/identity';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
-import { abortableCredential } from './abortable-credential.js';
-import { armTokenScope } from './credential.js';
 import { canonicalIdentityId } from './identity-id.js';
-import { DEFAULT_ARM_ENDPOINT } from './azure-provider.js';
 
 /** What is known about one identity. */
 export type IdentityCheck =
@@ -58,51 +51,6 @@ export class IdentityReadForbiddenError extends Error {
 /** True for {@link IdentityReadForbiddenError}. */
 export function isIdentityReadForbiddenError(e: unknown): e is IdentityReadForbiddenError {
   return e instanceof IdentityReadForbiddenError;
-}
-
-/** Options of {@link armIdentityReader}. */
-export interface ArmIdentityReaderOptions {
-  credential: TokenCredential;
-  resourceManagerEndpoint?: string | undefined;
-  tokenAudience?: string | undefined;
-  userAgent?: string | undefined;
-  /** Passed to the SDK pipeline (tests). */
-  additionalPolicies?: ManagedServiceIdentityClientOptionalParams['additionalPolicies'];
-}
-
-const IDENTITY_ID = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.managedidentity\/userassignedidentities\/([^/]+)$/i;
-
-/** An {@link IdentityReader} on `@azure/arm-msi` (one client per subscription, no SDK retries). */
-export function armIdentityReader(o: ArmIdentityReaderOptions): IdentityReader {
-  const clients = new Map<string, ManagedServiceIdentityClient>();
-  const endpoint = (o.resourceManagerEndpoint || DEFAULT_ARM_ENDPOINT).replace(/\/+$/, '');
-  const clientFor = (sub: string): ManagedServiceIdentityClient => {
-    let client = clients.get(sub.toLowerCase());
-    if (!client) {
-      client = new ManagedServiceIdentityClient(abortableCredential(o.credential), sub, {
-        endpoint,
-        credentialScopes: [armTokenScope({ tokenAudience: o.tokenAudience, resourceManagerEndpoint: endpoint })],
-        retryOptions: { maxRetries: 0 },
-        userAgentOptions: { userAgentPrefix: o.userAgent ?? 'aad-pod-identity/MIC' },
-        ...(o.additionalPolicies ? { additionalPolicies: o.additionalPolicies } : {}),
-      });
-      clients.set(sub.toLowerCase(), client);
-    }
-    return client;
-  };
-  return async (resourceId, signal) => {
-    const m = IDENTITY_ID.exec(resourceId);
-    if (!m) return 'not-found';
-    const [, sub = '', rg = '', name = ''] = m;
-    try {
-      const identity = await clientFor(sub).userAssignedIdentities.get(rg, name, { abortSignal: signal });
-      return { clientId: (identity.clientId ?? '').toLowerCase() };
-    } catch (e) {
-      if (isRestError(e) && e.statusCode === 404) return 'not-found';
-      if (isRestError(e) && e.statusCode === 403) throw new IdentityReadForbiddenError(e.message, { cause: e });
-      throw e;
-    }
-  };
 }
 
 /** Options of {@link IdentityValidator}. */

@@ -5,17 +5,73 @@
  * add/update/delete for differences, a staleness watchdog, watch bookmarks, server-side watch
  * timeouts, per-object parse validation and an explicit "synced" signal.
  */
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../observability/logger.js';
 import { Backoff, withJitter } from './backoff.js';
 import { apiErrorCode } from './client.js';
 import { untilAborted } from '../util/abort.js';
 
-/** What a `list` call returns (the shape of any Kubernetes list response). */
+/** What a `list` call returns (the shape of any Kubernetes list response, or one page of it). */
 export interface ListResult {
   items: unknown[];
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
+}
+
+/** Default page size of {@link listPages} (client-go's pager uses 500 too). */
+export const LIST_PAGE_SIZE = 500;
+
+/** Options of {@link listPages}. */
+export interface ListPagesOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Objects per page (`limit`); default {@link LIST_PAGE_SIZE}. */
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
+/** GETs `path` with `query` through `kc` (auth, TLS, user agent) and returns the parsed JSON body. */
+async function getJson(kc: KubeConfig, path: string, query: Record<string, string | number | undefined>, signal?: AbortSignal): Promise<unknown> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const url = new URL(cluster.server + path);
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
+  const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+  ctx.setHeaderParam('Accept', 'application/json');
+  if (signal) ctx.setSignal(signal);
+  await kc.applySecurityAuthentication(ctx);
+  const response = await new IsomorphicFetchHttpLibrary().send(ctx).toPromise();
+  const text = await response.body.text();
+  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
+    throw new ApiException(response.httpStatusCode, `HTTP ${response.httpStatusCode} listing ${path}`, text, response.headers);
+  }
+  return JSON.parse(text) as unknown;
+}
+
+/**
+ * Lists a collection page by page (`limit` + `continue`) as plain JSON: no client-node model classes
+ * are built (its typed list methods turn every object into class instances with `Date`s), and a
+ * consumer that projects each page before asking for the next never holds the whole raw list. Every
+ * page carries the list's resourceVersion. An expired continue token (410) is thrown like any error:
+ * the informer backs off and lists again from the start.
+ */
+export async function* listPages(kc: KubeConfig, path: string, o: ListPagesOptions = {}): AsyncGenerator<ListResult> {
+  let token: string | undefined;
+  do {
+    const body = (await getJson(kc, path, {
+      labelSelector: o.labelSelector,
+      fieldSelector: o.fieldSelector,
+      limit: o.pageSize ?? LIST_PAGE_SIZE,
+      continue: token,
+    }, o.signal)) as Partial<ListResult> | null;
+    const items = Array.isArray(body?.items) ? body.items : [];
+    token = body?.metadata?.continue || undefined;
+    yield { items, metadata: { resourceVersion: body?.metadata?.resourceVersion } };
+  } while (token !== undefined);
+}
+
+function isAsyncIterable(x: unknown): x is AsyncIterable<ListResult> {
+  return typeof x === 'object' && x !== null && Symbol.asyncIterator in x;
 }
 
 /** Reflector states reported through `onStateChange`. */
@@ -48,15 +104,20 @@ export interface SupervisedInformerOptions<T> {
   /** Watch path, e.g. `/api/v1/pods` or `/apis/aadpodidentity.k8s.io/v1/azureidentities`. */
   path: string;
   /**
-   * Lists the collection (with the same selectors as below). Called on start, after errors, on
-   * 410 Gone and periodically.
+   * Lists the collection (with the same selectors as below): the whole list, or its pages in order
+   * (see {@link listPages}; pages are projected one at a time). Called on start, after errors, on
+   * 410 Gone and periodically; `signal` aborts when the informer stops.
    */
-  list: () => Promise<ListResult>;
+  list: (signal: AbortSignal) => Promise<ListResult> | AsyncIterable<ListResult>;
   /** Label selector for the watch; must match the one `list` uses. */
   labelSelector?: string;
   /** Field selector for the watch; must match the one `list` uses. */
   fieldSelector?: string;
-  /** Validates/converts a raw object; throw to reject it (it is then skipped and reported to `onInvalid`). */
+  /**
+   * Validates a raw object and projects it to what the cache keeps (the informer's transform, like
+   * client-go's `SetTransform`: keep only the fields readers need, so the cache never holds whole
+   * objects); throw to reject it (it is then skipped and reported to `onInvalid`).
+   */
   parse?: (obj: unknown) => T;
   /** Called for each object `parse` rejected. Must not throw. */
   onInvalid?: (obj: unknown, err: unknown) => void;
@@ -291,20 +352,39 @@ export class SupervisedInformer<T> {
     }
   }
 
-  /** Lists, replaces the cache and delivers the differences as events. */
+  /** Lists (page by page when `list` yields pages), replaces the cache and delivers the differences as events. */
   async #listAndReplace(cause: string): Promise<void> {
     this.#setState('listing', { cause });
-    const result = await untilAborted(this.#o.list(), this.#stop.signal);
-    if (!this.#running) return;
-    const items = Array.isArray(result?.items) ? result.items : [];
+    const signal = this.#stop.signal;
+    const source = this.#o.list(signal);
     const next = new Map<string, Entry<T>>();
-    for (const raw of items) {
-      const entry = this.#toEntry(raw);
-      if (entry) next.set(entry.key, { obj: entry.obj, resourceVersion: entry.resourceVersion });
+    let resourceVersion: string | undefined;
+    const ingest = (result: ListResult | undefined): void => {
+      const items = Array.isArray(result?.items) ? result.items : [];
+      for (const raw of items) {
+        const entry = this.#toEntry(raw);
+        if (entry) next.set(entry.key, { obj: entry.obj, resourceVersion: entry.resourceVersion });
+      }
+      resourceVersion = result?.metadata?.resourceVersion || resourceVersion;
+    };
+    if (isAsyncIterable(source)) {
+      const pages = source[Symbol.asyncIterator]();
+      for (;;) {
+        const step = await untilAborted(pages.next(), signal);
+        if (!this.#running) {
+          await pages.return?.(undefined);
+          return;
+        }
+        if (step.done) break;
+        ingest(step.value);
+      }
+    } else {
+      ingest(await untilAborted(source, signal));
+      if (!this.#running) return;
     }
     const previous = this.#cache;
     this.#cache = next;
-    this.#resourceVersion = result?.metadata?.resourceVersion || undefined;
+    this.#resourceVersion = resourceVersion;
     this.#lastEventAt = this.#clock.now();
     for (const [key, entry] of next) {
       const old = previous.get(key);

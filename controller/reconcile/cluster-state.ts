@@ -3,7 +3,7 @@
  * bindings, assigned identities) plus a write-through overlay so objects this controller just wrote
  * or deleted are seen by the next pass before the watch echoes them.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   parseAzureAssignedIdentity,
   parseAzureIdentity,
@@ -23,10 +23,11 @@ import {
   type ObjectMeta,
   type PodInfo,
 } from '../api/types.js';
-import { SupervisedInformer, type InformerState, type ListResult } from '../kube/informer.js';
+import { SupervisedInformer, listPages, type InformerState } from '../kube/informer.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { ClusterState } from './controller.js';
+import { Interner } from './interner.js';
 import { objectKey, type Snapshot } from './snapshot.js';
 
 /** Options of {@link InformerClusterState}. */
@@ -51,37 +52,89 @@ function rvNumber(rv: string | undefined): number | undefined {
 
 const OVERLAY_TTL_MS = 60_000;
 
-function slimMeta(m: ObjectMeta): ObjectMeta {
-  return { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
+function slimMeta(m: ObjectMeta, i?: Interner): ObjectMeta {
+  return { name: str(i, m.name), namespace: str(i, m.namespace), uid: str(i, m.uid), resourceVersion: str(i, m.resourceVersion) };
+}
+
+function str<S extends string | undefined>(i: Interner | undefined, s: S): S {
+  return i ? i.string(s) : s;
 }
 
 /**
  * The cached form of an AzureAssignedIdentity: the embedded identity and binding are cut down to what
  * the planner reads (names, resourceVersions, identity type/resourceID/clientID) and `managedFields`
  * are dropped. At 10,000 assignments this halves the controller's heap; objects are never written
- * back from the cache (updates are built from the desired state).
+ * back from the cache (updates are built from the desired state). With an {@link Interner}, equal
+ * embedded references are one shared frozen object and repeated strings are shared.
  */
-export function slimAssignedIdentity(aai: AzureAssignedIdentity): AzureAssignedIdentity {
+export function slimAssignedIdentity(aai: AzureAssignedIdentity, i?: Interner): AzureAssignedIdentity {
   const { managedFields: _managedFields, ...metadata } = aai.metadata;
   const idRef = aai.spec.azureIdentityRef;
   const bRef = aai.spec.azureBindingRef;
+  const identityRef = (): AzureAssignedIdentity['spec']['azureIdentityRef'] => ({
+    metadata: slimMeta(idRef.metadata, i),
+    spec: { type: idRef.spec?.type, resourceID: str(i, idRef.spec?.resourceID), clientID: str(i, idRef.spec?.clientID) },
+  });
+  const bindingRef = (): AzureAssignedIdentity['spec']['azureBindingRef'] => ({
+    metadata: slimMeta(bRef.metadata, i),
+    spec: { azureIdentity: str(i, bRef.spec?.azureIdentity ?? ''), selector: str(i, bRef.spec?.selector ?? '') },
+  });
+  if (i) {
+    metadata.namespace = i.string(metadata.namespace);
+    if (metadata.labels) metadata.labels = i.stringMap(metadata.labels);
+    if (metadata.finalizers) metadata.finalizers = metadata.finalizers.map((f) => i.string(f));
+  }
   return {
-    apiVersion: aai.apiVersion,
-    kind: aai.kind,
+    apiVersion: str(i, aai.apiVersion),
+    kind: str(i, aai.kind),
     metadata,
     spec: {
       ...aai.spec,
-      azureIdentityRef: {
-        metadata: slimMeta(idRef.metadata),
-        spec: { type: idRef.spec?.type, resourceID: idRef.spec?.resourceID, clientID: idRef.spec?.clientID },
-      },
-      azureBindingRef: { metadata: slimMeta(bRef.metadata), spec: { azureIdentity: bRef.spec?.azureIdentity ?? '', selector: bRef.spec?.selector ?? '' } },
+      podNamespace: str(i, aai.spec.podNamespace),
+      nodename: str(i, aai.spec.nodename),
+      azureIdentityRef: i ? i.value(`identity\0${JSON.stringify(identityRef())}`, identityRef) : identityRef(),
+      azureBindingRef: i ? i.value(`binding\0${JSON.stringify(bindingRef())}`, bindingRef) : bindingRef(),
     },
-    status: aai.status,
+    status: aai.status && i ? { ...aai.status, status: i.string(aai.status.status) } : aai.status,
   };
 }
 
-/** Informer-backed {@link ClusterState}. */
+/** The informer transform of Pods: {@link parsePodInfo} with repeated strings shared. */
+export function cachedPodInfo(raw: unknown, i?: Interner): PodInfo {
+  const p = parsePodInfo(raw);
+  if (!i) return p;
+  p.namespace = i.string(p.namespace);
+  p.nodeName = i.string(p.nodeName);
+  p.phase = i.string(p.phase);
+  p.labels = i.stringMap(p.labels) ?? {};
+  return p;
+}
+
+/** The informer transform of AzureAssignedIdentities: validated, then {@link slimAssignedIdentity}. */
+export function cachedAssignedIdentity(raw: unknown, i?: Interner): AzureAssignedIdentity {
+  return slimAssignedIdentity(parseAzureAssignedIdentity(raw), i);
+}
+
+/**
+ * What the write-through overlay keeps of an object the API server returned for our write: the same
+ * projection as the cache (the raw answer carries managedFields and the full embedded objects). An
+ * answer that does not validate is kept as it is (the watch replaces it soon).
+ */
+function overlayForm(aai: AzureAssignedIdentity, i: Interner): AzureAssignedIdentity {
+  try {
+    return cachedAssignedIdentity(aai, i);
+  } catch {
+    return aai;
+  }
+}
+
+/**
+ * Informer-backed {@link ClusterState}. Each informer projects its objects (the `parse` transform):
+ * pods to {@link PodInfo} via {@link cachedPodInfo} (name, namespace, uid, nodeName, labels, phase, timestamps, readiness
+ * gates, the identity-ready condition), nodes to {@link NodeInfo} (name, providerID), assigned
+ * identities through {@link slimAssignedIdentity}; identities and bindings are kept whole after
+ * validation (few, small, and their full form is embedded into the assignments we write).
+ */
 export class InformerClusterState implements ClusterState {
   readonly pods: SupervisedInformer<PodInfo>;
   readonly nodes: SupervisedInformer<NodeInfo>;
@@ -89,20 +142,22 @@ export class InformerClusterState implements ClusterState {
   readonly bindings: SupervisedInformer<AzureIdentityBinding>;
   readonly assigned: SupervisedInformer<AzureAssignedIdentity>;
   readonly #clock: Clock;
+  /** Shares repeated strings and embedded references between cached pods and assignments. */
+  readonly #interner = new Interner();
   readonly #written = new Map<string, { obj: AzureAssignedIdentity; at: number }>();
   readonly #deleted = new Map<string, { at: number }>();
 
   constructor(o: InformerClusterStateOptions) {
     this.#clock = o.clock;
-    const core = o.kc.makeApiClient(CoreV1Api);
-    const custom = o.kc.makeApiClient(CustomObjectsApi);
     const common = { kc: o.kc, clock: o.clock, logger: o.logger, relistIntervalMs: o.relistIntervalMs };
-    const make = <T>(name: string, kind: string, path: string, list: () => Promise<ListResult>, parse: (x: unknown) => T, labelSelector?: string): SupervisedInformer<T> => {
+    // Lists are paged plain JSON and every object is projected by `parse` (the informer's transform)
+    // as it arrives: the caches hold only what the planner reads (see InformerClusterState's doc).
+    const make = <T>(name: string, kind: string, path: string, parse: (x: unknown) => T, labelSelector?: string): SupervisedInformer<T> => {
       const inf = new SupervisedInformer<T>({
         ...common,
         name,
         path,
-        list,
+        list: (signal) => listPages(o.kc, path, { labelSelector, signal }),
         parse,
         labelSelector,
         onInvalid: (obj, err) => o.onInvalid?.(kind, obj, err),
@@ -113,19 +168,15 @@ export class InformerClusterState implements ClusterState {
       inf.on('delete', () => o.onChange());
       return inf;
     };
-    const crdList = (plural: string) => async (): Promise<ListResult> =>
-      (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as ListResult;
     // Only pods carrying the binding label are watched (server-side selector): unrelated pod churn
     // never reaches the controller (upstream watched every pod in the cluster).
-    this.pods = make('pods', 'Pod', '/api/v1/pods',
-      async () => (await core.listPodForAllNamespaces({ labelSelector: BINDING_LABEL })) as unknown as ListResult, parsePodInfo, BINDING_LABEL);
-    this.nodes = make('nodes', 'Node', '/api/v1/nodes', async () => (await core.listNode()) as unknown as ListResult, parseNodeInfo);
-    this.identities = make('azureidentities', 'AzureIdentity', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureIdentity}`,
-      crdList(PLURALS.AzureIdentity), parseAzureIdentity);
+    this.pods = make('pods', 'Pod', '/api/v1/pods', (x) => cachedPodInfo(x, this.#interner), BINDING_LABEL);
+    this.nodes = make('nodes', 'Node', '/api/v1/nodes', parseNodeInfo);
+    this.identities = make('azureidentities', 'AzureIdentity', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureIdentity}`, parseAzureIdentity);
     this.bindings = make('azureidentitybindings', 'AzureIdentityBinding', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureIdentityBinding}`,
-      crdList(PLURALS.AzureIdentityBinding), parseAzureIdentityBinding);
+      parseAzureIdentityBinding);
     this.assigned = make('azureassignedidentities', 'AzureAssignedIdentity', `/apis/${GROUP}/${VERSION}/${PLURALS.AzureAssignedIdentity}`,
-      crdList(PLURALS.AzureAssignedIdentity), (x) => slimAssignedIdentity(parseAzureAssignedIdentity(x)));
+      (x) => cachedAssignedIdentity(x, this.#interner));
   }
 
   #all(): SupervisedInformer<unknown>[] {
@@ -165,7 +216,7 @@ export class InformerClusterState implements ClusterState {
   noteWritten(aai: AzureAssignedIdentity): void {
     const key = objectKey(aai.metadata.namespace, aai.metadata.name);
     this.#deleted.delete(key);
-    this.#written.set(key, { obj: aai, at: this.#clock.now() });
+    this.#written.set(key, { obj: overlayForm(aai, this.#interner), at: this.#clock.now() });
   }
 
   noteDeleted(aai: AzureAssignedIdentity): void {
@@ -175,6 +226,7 @@ export class InformerClusterState implements ClusterState {
   }
 
   #assignedWithOverlay(): AzureAssignedIdentity[] {
+    if (this.#written.size === 0 && this.#deleted.size === 0) return this.assigned.list();
     const now = this.#clock.now();
     const byKey = new Map<string, AzureAssignedIdentity>();
     for (const aai of this.assigned.list()) byKey.set(objectKey(aai.metadata.namespace, aai.metadata.name), aai);

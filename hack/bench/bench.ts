@@ -3,13 +3,16 @@
  * `make bench`: runs the benchmark scenarios against the emulators with the controller in a child
  * process, prints a table and writes `results.json` and `RESULTS.md`.
  *
- *   node dist/hack/bench/bench.js [--smoke] [--scenario name[,name]]... [--out dir]
+ *   node dist/hack/bench/bench.js [--smoke] [--scenario name[,name]]... [--merge] [--out dir]
+ *
+ * `--merge` keeps the figures of the scenarios not run from the `results.json` already in the
+ * output directory (a note in RESULTS.md says which scenarios were re-measured when).
  *
  * Default output: `bench/` (full) or `bench/smoke/` (smoke). Exit code 0 when every requested
  * scenario ran (targets are goals and do not change the exit code), 1 on a harness error, 2 on bad
  * arguments.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,6 +25,8 @@ export interface BenchArgs {
   smoke: boolean;
   scenarios: string[];
   out: string;
+  /** Keep the other scenarios' figures from the existing results.json. */
+  merge: boolean;
 }
 
 function repoRoot(): string {
@@ -43,12 +48,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         smoke: { type: 'boolean', default: false },
         scenario: { type: 'string', multiple: true, default: [] },
         out: { type: 'string' },
+        merge: { type: 'boolean', default: false },
       },
     }));
   } catch (err) {
-    throw new RangeError(`${(err as Error).message} (use --smoke, --scenario name, --out dir)`, { cause: err });
+    throw new RangeError(`${(err as Error).message} (use --smoke, --scenario name, --merge, --out dir)`, { cause: err });
   }
   const smoke = values.smoke;
+  const merge = values.merge;
   if (values.out === '' || values.scenario.some((v) => v === '')) throw new RangeError('--out and --scenario need a value');
   const out = values.out;
   const chosen = values.scenario.flatMap((v) => v.split(',').filter(Boolean));
@@ -57,9 +64,33 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   }
   return {
     smoke,
+    merge,
     scenarios: chosen.length > 0 ? chosen : [...SCENARIO_NAMES],
     out: path.resolve(out ?? path.join(repoRoot(), 'bench', ...(smoke ? ['smoke'] : []))),
   };
+}
+
+async function readPrevious(file: string): Promise<BenchResults | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as BenchResults;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `previous` with the scenarios of `fresh` replaced (in run order) and a note saying which ones were
+ * re-measured when; the other scenarios keep their figures and the previous date.
+ */
+export function mergeResults(previous: BenchResults, fresh: BenchResults): BenchResults {
+  const freshBy = new Map(fresh.scenarios.map((f) => [f.scenario, f]));
+  const names = [...SCENARIO_NAMES].filter((n) => freshBy.has(n) || previous.scenarios.some((f) => f.scenario === n));
+  const scenarios = names.map((n) => freshBy.get(n) ?? previous.scenarios.find((f) => f.scenario === n)!);
+  const kept = names.filter((n) => !freshBy.has(n));
+  const note = `Scenario${freshBy.size === 1 ? '' : 's'} ${[...freshBy.keys()].join(', ')} re-measured on ${fresh.date}` +
+    (kept.length > 0 ? `; ${kept.join(', ')} are from the run of ${previous.date}.` : '.');
+  const oldNotes = previous.notes.filter((x) => !/ re-measured on /.test(x));
+  return { ...fresh, notes: [...oldNotes, ...fresh.notes, note], scenarios };
 }
 
 async function main(): Promise<number> {
@@ -80,9 +111,11 @@ async function main(): Promise<number> {
     scenarios: [],
   };
   await mkdir(args.out, { recursive: true });
+  const previous = args.merge ? await readPrevious(path.join(args.out, 'results.json')) : undefined;
   const save = async (): Promise<void> => {
-    await writeFile(path.join(args.out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-    await writeFile(path.join(args.out, 'RESULTS.md'), renderMarkdown(results));
+    const doc = previous ? mergeResults(previous, results) : results;
+    await writeFile(path.join(args.out, 'results.json'), JSON.stringify(doc, null, 2) + '\n');
+    await writeFile(path.join(args.out, 'RESULTS.md'), renderMarkdown(doc));
   };
   for (const def of defs) {
     progress(`${def.name}: starting (${def.title})`);

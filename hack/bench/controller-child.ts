@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MemorySample, ProbeMessage } from './memory-probe.js';
 import { sampleProcess, type ProcSample } from './proc-stats.js';
 
 /** Raised when the controller process exits early or never becomes active. */
@@ -43,6 +44,10 @@ export interface ControllerChild {
   sample(): ProcSample | undefined;
   /** Exit code if the process has already exited. */
   exitCode(): number | null;
+  /** `process.memoryUsage()` samples the controller sent so far (about one per second). */
+  memorySamples(): readonly MemorySample[];
+  /** Asks the controller to write a V8 heap snapshot to `file`; resolves with the file written. */
+  heapSnapshot(file: string): Promise<string>;
   /** SIGTERM, then SIGKILL after a while; resolves with the last sample taken before exit. */
   stop(): Promise<ProcSample | undefined>;
 }
@@ -63,8 +68,12 @@ function launcherPath(): string {
   return path.join(path.dirname(fileURLToPath(import.meta.url)), 'mic-process.js');
 }
 
-/** V8 heap cap of the controller, matching the Deployment's NODE_OPTIONS (75 % of its 1Gi limit). */
-export const CONTROLLER_NODE_OPTIONS = '--max-old-space-size=768';
+/**
+ * V8 flags of the controller, matching the Deployment's NODE_OPTIONS: the old-space cap (75 % of its
+ * 1Gi limit), and a 4 MiB young-generation semi-space (V8's default grows it to 16 MiB, which at
+ * 10,000 pods kept ~100 MiB more RSS; see bench/RESULTS.md, notes).
+ */
+export const CONTROLLER_NODE_OPTIONS = '--max-old-space-size=768 --max-semi-space-size=4';
 
 /** Starts the controller and waits until it is the active leader. */
 export async function startController(o: ControllerChildOptions): Promise<ControllerChild> {
@@ -88,10 +97,26 @@ export async function startController(o: ControllerChildOptions): Promise<Contro
       AZURE_ENVIRONMENT_FILEPATH: o.files.environment,
       MIC_POD_NAMESPACE: 'default',
       MIC_BENCH_TIME_SCALE: String(o.timeScale),
+      MIC_BENCH_MEMORY_INTERVAL_MS: '1000',
       // As deployed: config/base/deployment.yaml caps the V8 heap the same way.
       NODE_OPTIONS: process.env.MIC_BENCH_NODE_OPTIONS ?? CONTROLLER_NODE_OPTIONS,
+      ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // fd 3: IPC for the memory probe (see memory-probe.ts).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const memory: MemorySample[] = [];
+  let snapshotSeq = 0;
+  const snapshotWaiters = new Map<number, { resolve: (file: string) => void; reject: (err: Error) => void }>();
+  child.on('message', (raw: unknown) => {
+    const msg = raw as ProbeMessage;
+    if (msg?.type === 'memory') memory.push(msg.sample);
+    else if (msg?.type === 'heap-snapshot') {
+      const waiter = snapshotWaiters.get(msg.id);
+      snapshotWaiters.delete(msg.id);
+      if (msg.file !== undefined) waiter?.resolve(msg.file);
+      else waiter?.reject(new ControllerProcessError(`heap snapshot failed: ${msg.error ?? 'unknown error'}`));
+    }
   });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
@@ -100,6 +125,8 @@ export async function startController(o: ControllerChildOptions): Promise<Contro
   const exitPromise = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = code ?? (signal ? 128 : 1);
+      for (const w of snapshotWaiters.values()) w.reject(new ControllerProcessError('controller exited before writing the heap snapshot'));
+      snapshotWaiters.clear();
       resolve();
     });
   });
@@ -113,6 +140,14 @@ export async function startController(o: ControllerChildOptions): Promise<Contro
     pid,
     sample,
     exitCode: () => exited,
+    memorySamples: () => memory,
+    heapSnapshot: (file) =>
+      new Promise<string>((resolve, reject) => {
+        if (exited !== null) return reject(new ControllerProcessError('controller is not running'));
+        const id = ++snapshotSeq;
+        snapshotWaiters.set(id, { resolve, reject });
+        child.send({ type: 'heap-snapshot', id, file });
+      }),
     stop: async () => {
       if (exited === null) {
         sample();

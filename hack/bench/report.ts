@@ -39,12 +39,13 @@ function rows(results: BenchResults): string[][] {
     n(f.kube.perAssignment, 1),
     n(f.controller.cpuSeconds, 1),
     n(f.controller.peakRssMiB, 0),
+    n(f.controller.idle?.rssMiB, 0),
     `${f.endState.missing}/${f.endState.extra}`,
     f.targets.length === 0 ? '-' : f.targets.every((t) => t.pass) ? 'PASS' : 'FAIL',
   ]);
 }
 
-const HEADER = ['scenario', 'pods', 'p50/p99/max (L)', 'all (L)', 'ARM w/r/p/429', 'bound', 'w/bound', 'kube/assign', 'CPU s', 'RSS MiB', 'end miss/extra', 'targets'];
+const HEADER = ['scenario', 'pods', 'p50/p99/max (L)', 'all (L)', 'ARM w/r/p/429', 'bound', 'w/bound', 'kube/assign', 'CPU s', 'RSS MiB', 'idle RSS', 'end miss/extra', 'targets'];
 
 /** The readable console table plus one line per target verdict. */
 export function renderTable(results: BenchResults): string {
@@ -59,6 +60,19 @@ export function renderTable(results: BenchResults): string {
     for (const t of f.targets) out.push(`${f.scenario}: ${t.pass ? 'PASS' : 'FAIL'} ${t.name} — ${t.detail}`);
   }
   return out.join('\n');
+}
+
+/** The `process.memoryUsage()` series of one scenario as Markdown list items. */
+function memoryLines(f: ScenarioFigures): string[] {
+  const m = f.controller.memoryTimelineMiB;
+  if (!m) return [];
+  return [
+    '- Controller `process.memoryUsage()` over time (MiB, ~1 s apart, downsampled; last point = maximum):',
+    `  - rss: ${m.rss.join(' ')}`,
+    `  - heapTotal: ${m.heapTotal.join(' ')}`,
+    `  - heapUsed: ${m.heapUsed.join(' ')}`,
+    `  - external: ${m.external.join(' ')}`,
+  ];
 }
 
 /** `RESULTS.md`: figures, how to read them, date and machine. */
@@ -81,6 +95,13 @@ export function renderMarkdown(results: BenchResults): string {
         `- Kubernetes API requests by the controller: ${f.kube.requests}${f.kube.perAssignment === undefined ? '' : ` (${n(f.kube.perAssignment, 1)} per assignment)`}; by verb ${JSON.stringify(f.kube.byVerb)}.`,
         `- Controller: ${n(f.controller.cpuSeconds, 2)} CPU s, peak RSS ${n(f.controller.peakRssMiB, 0)} MiB${f.controller.cpuMsPerPodChange === undefined ? '' : `, ${n(f.controller.cpuMsPerPodChange)} ms CPU per pod change`}.`,
         `- Controller RSS over time (MiB, ~1 s apart, downsampled): ${f.controller.rssTimelineMiB.join(' ')}.`,
+        ...(f.controller.idle
+          ? [
+              `- Idle controller (active leader, caches synced, ${f.controller.idle.settleSeconds ?? 10} s after it became active, before the first pod): RSS ${f.controller.idle.rssMiB} MiB, V8 heap used ${f.controller.idle.heapUsedMiB} MiB` +
+                (f.controller.idle.rssSeriesMiB?.length ? `; RSS over those seconds: ${f.controller.idle.rssSeriesMiB.join(' ')} MiB.` : '.'),
+            ]
+          : []),
+        ...memoryLines(f),
         `- Harness (both emulators + AAI watch) CPU: ${n(f.harnessCpuSeconds, 1)} s over ${n(f.wallSeconds, 1)} s wall.`,
         `- End state: ${f.endState.missing} identities missing and ${f.endState.extra} extra on the scale sets compared with what live pods need.`,
         ...(f.error ? [`- **Incomplete**: ${f.error}`] : []),
@@ -123,13 +144,16 @@ ${table}
 - **kube/assign**: Kubernetes API requests made by the controller (the harness's own watch excluded) per pod
   that got an identity. Includes informer list/watch, AAI create/status/delete, events, lease renewals.
 - **CPU s / RSS MiB**: the controller child process only (\`/proc/<pid>/stat\` utime+stime during the measured
-  part, \`VmHWM\` peak resident set). The emulators run in the harness process and are not included; their
+  part, \`VmHWM\` peak resident set). **idle RSS**: \`VmRSS\` of the active leader 10 s (smoke: 1 s) after it became active,
+  caches synced, before the first pod change. The child also reports \`process.memoryUsage()\` every second over
+  an IPC channel (\`hack/bench/memory-probe.ts\`); \`MIC_BENCH_HEAP_SNAPSHOTS=dir\` makes it write V8 heap snapshots
+  when idle and when every pod is Assigned (profiling only: a snapshot pauses the process and raises its peak RSS). The emulators run in the harness process and are not included; their
   CPU is reported per scenario ("Harness CPU") — when it approaches the wall time, the emulators, not the
   controller, limit kube-side throughput.
 - **steady** runs at time scale 1440, so L is 28 ms real and its latencies in L only show unscaled kube work.
 - **targets**: goals from issue #7 (not tests): burst writes ≤ 1.0 × bound, all Assigned within 2 L + 1 real
   second and p50 ≤ 1.2 L; churn without any 429; steady ≤ 1,000 ARM calls per emulated day; 10,000 pods with
-  peak RSS < 256 MiB and < 2 ms CPU per pod change. e2e-gate is upstream's gate (40 pods Assigned within 150 s).
+  peak RSS < 256 MiB and < 2 ms CPU per pod change; idle RSS < 120 MiB (issue #16). e2e-gate is upstream's gate (40 pods Assigned within 150 s).
 - **steady** measures an idle window after everything is Assigned and extrapolates to one emulated day.
 - **cronjob** runs twice: without a grace period and with \`--unassign-grace-period=5m\` (scaled).
 - The controller runs as \`dist/hack/bench/mic-process.js\`: \`controller/main.ts\`'s wiring plus the time scale

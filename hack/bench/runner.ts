@@ -59,6 +59,8 @@ export interface ScenarioDef {
   deadlineEmuMs: number;
   /** Target checks (goals, not tests). */
   targets: TargetDef[];
+  /** Real ms to leave the active controller idle before reading its idle memory (default 10 s). */
+  idleSettleMs?: number;
 }
 
 /** A goal with its verdict function. */
@@ -106,7 +108,18 @@ export interface ScenarioFigures {
   lowerBoundWrites: number;
   writesOverBound?: number;
   kube: { requests: number; perAssignment?: number; byVerb: Record<string, number> };
-  controller: { cpuSeconds: number; peakRssMiB: number; cpuMsPerPodChange?: number; rssTimelineMiB: number[] };
+  controller: {
+    cpuSeconds: number;
+    peakRssMiB: number;
+    cpuMsPerPodChange?: number;
+    rssTimelineMiB: number[];
+    /** Resident set and V8 heap in use of the active leader before the first pod change (idle). */
+    idle?: { rssMiB: number; heapUsedMiB: number; settleSeconds?: number; rssSeriesMiB?: number[] };
+    /** `process.memoryUsage()` reported by the controller over the measured part (~1 s apart, downsampled). */
+    memoryTimelineMiB?: { rss: number[]; heapUsed: number[]; heapTotal: number[]; external: number[] };
+    /** Heap snapshots written during the run (`MIC_BENCH_HEAP_SNAPSHOTS=dir`). */
+    heapSnapshots?: string[];
+  };
   /** CPU seconds of the harness process (both emulators + the AAI watch) during the measured part. */
   harnessCpuSeconds: number;
   /**
@@ -119,6 +132,13 @@ export interface ScenarioFigures {
   wallSeconds: number;
   targets: TargetResult[];
 }
+
+/**
+ * Default real ms the active controller is left alone before its idle memory is read: long enough
+ * for the start-up garbage (module loading, initial lists) to be collected.
+ */
+const IDLE_SETTLE_MS = 10_000;
+const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
 
 const realDelay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -235,10 +255,28 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
   const alive = (): boolean => controller?.exitCode() === null;
   const rssTimeline: number[] = [];
   let sampler: NodeJS.Timeout | undefined;
+  let idle: ScenarioFigures['controller']['idle'];
+  // Profiling only: snapshots stop the process for seconds and raise its peak RSS.
+  const snapshotDir = process.env.MIC_BENCH_HEAP_SNAPSHOTS || undefined;
+  const heapSnapshots: string[] = [];
   let harnessCpu = process.cpuUsage();
   try {
     controller = await startController({ files: cluster.emulators.files, flags, timeScale: s, logFile });
-    progress(`${def.name}: controller active (pid ${controller.pid}); playing ${actions.length} pod changes`);
+    // Idle: the active leader with synced caches (nodes, identities, bindings) and no pod yet.
+    const activeAt = Date.now();
+    await realDelay(def.idleSettleMs ?? IDLE_SETTLE_MS);
+    const idleSample = controller.sample();
+    const idleMemory = controller.memorySamples().at(-1);
+    if (idleSample) {
+      idle = {
+        rssMiB: mib(idleSample.rssBytes),
+        heapUsedMiB: idleMemory ? mib(idleMemory.heapUsed) : 0,
+        settleSeconds: (def.idleSettleMs ?? IDLE_SETTLE_MS) / 1000,
+        rssSeriesMiB: controller.memorySamples().filter((m) => m.t >= activeAt).map((m) => mib(m.rss)),
+      };
+    }
+    if (snapshotDir) heapSnapshots.push(await controller.heapSnapshot(path.join(snapshotDir, `${def.name}-idle.heapsnapshot`)));
+    progress(`${def.name}: controller active (pid ${controller.pid}, idle RSS ${idle?.rssMiB ?? '?'} MiB); playing ${actions.length} pod changes`);
     cluster.emulators.azure.controls.reset();
     cluster.kube.controls.clearRequestLog();
     baseline = controller.sample();
@@ -270,6 +308,9 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
       const start = Date.now();
       await waitUntil(() => !alive(), start + def.completion.windowEmuMs / s, 200);
       windowRealMs = Date.now() - start;
+    }
+    if (!error && alive() && snapshotDir) {
+      heapSnapshots.push(await controller.heapSnapshot(path.join(snapshotDir, `${def.name}-loaded.heapsnapshot`)));
     }
     if (!error && alive() && def.drain) {
       progress(`${def.name}: deleting every pod`);
@@ -331,6 +372,8 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
   const arm = { writes: counters.writes, reads: counters.reads, polls: counters.polls, throttled: counters.throttled, total: counters.writes + counters.reads + counters.polls };
   const allAssignedRealMs = latenciesRealMs.length === pods.length && pods.length > 0 && !steady ? lastAssigned - firstCreated : undefined;
   const cpuMs = final && baseline ? final.cpuMs - baseline.cpuMs : 0;
+  const memory = (controller?.memorySamples() ?? []).filter((m) => m.t >= measureStart && m.t <= endReal);
+  const series = (pick: (m: (typeof memory)[number]) => number): number[] => downsample(memory.map((m) => mib(pick(m))), 60);
   const figures: ScenarioFigures = {
     scenario: def.name,
     title: def.title,
@@ -366,6 +409,18 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
       peakRssMiB: (final?.peakRssBytes ?? 0) / (1024 * 1024),
       ...(podChanges > 0 && !steady ? { cpuMsPerPodChange: cpuMs / podChanges } : {}),
       rssTimelineMiB: downsample(rssTimeline, 60),
+      ...(idle ? { idle } : {}),
+      ...(memory.length > 0
+        ? {
+            memoryTimelineMiB: {
+              rss: series((m) => m.rss),
+              heapUsed: series((m) => m.heapUsed),
+              heapTotal: series((m) => m.heapTotal),
+              external: series((m) => m.external),
+            },
+          }
+        : {}),
+      ...(heapSnapshots.length > 0 ? { heapSnapshots } : {}),
     },
     harnessCpuSeconds: (harnessUsage.user + harnessUsage.system) / 1e6,
     endState,

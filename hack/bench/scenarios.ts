@@ -94,6 +94,10 @@ const rssLimit: TargetDef = {
   name: 'peak RSS < 256 MiB',
   check: (f) => ({ pass: f.controller.peakRssMiB > 0 && f.controller.peakRssMiB < 256, detail: `${fmt(f.controller.peakRssMiB, 0)} MiB` }),
 };
+const idleRssLimit: TargetDef = {
+  name: 'idle RSS < 120 MiB',
+  check: (f) => ({ pass: f.controller.idle !== undefined && f.controller.idle.rssMiB < 120, detail: `${fmt(f.controller.idle?.rssMiB, 0)} MiB` }),
+};
 const cpuLimit: TargetDef = {
   name: '< 2 ms CPU per pod change',
   check: (f) => ({
@@ -109,6 +113,11 @@ const upstreamGate: TargetDef = {
 /** The scenario definitions for the full run or the smoke run. */
 export function scenarios(smoke: boolean): ScenarioDef[] {
   const fast = smoke ? 40 : 8;
+  // Smoke runs only check the harness: a short idle settle keeps them quick.
+  return defs(smoke, fast).map((d) => (smoke ? { ...d, idleSettleMs: 1000 } : d));
+}
+
+function defs(smoke: boolean, fast: number): ScenarioDef[] {
   return [
     {
       name: 'burst',
@@ -178,7 +187,7 @@ export function scenarios(smoke: boolean): ScenarioDef[] {
       completion: { kind: 'all-assigned' },
       drain: true,
       deadlineEmuMs: 40 * L,
-      targets: [rssLimit, cpuLimit],
+      targets: [rssLimit, idleRssLimit, cpuLimit],
     },
     ...(['cronjob', 'cronjob-grace'] as const).map((name): ScenarioDef => ({
       name,

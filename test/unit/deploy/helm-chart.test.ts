@@ -303,7 +303,7 @@ describe('Helm objects match the kustomize base', () => {
 
   it('derives the V8 heap cap (75 %) and the memory limit from mic.memoryLimitMiB, as the base has them', () => {
     const limitMiB = at(values, 'mic.memoryLimitMiB') as number;
-    expect(deploymentTemplate).toContain('value: "--max-old-space-size={{ div (mul (int .Values.mic.memoryLimitMiB) 3) 4 }}"');
+    expect(deploymentTemplate).toContain('value: "--max-old-space-size={{ div (mul (int .Values.mic.memoryLimitMiB) 3) 4 }} --max-semi-space-size={{ .Values.mic.maxSemiSpaceSizeMB }}"');
     expect(deploymentTemplate).toContain('memory: {{ int .Values.mic.memoryLimitMiB }}Mi');
     expect(at(values, 'mic.resources.limits.memory')).toBeUndefined();
     const base = only(objectsOf('base/deployment.yaml'), 'Deployment');

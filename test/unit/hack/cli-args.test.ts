@@ -7,7 +7,7 @@ import { parseLaunchArgs } from '../../../hack/emulators/launch.js';
 describe('bench arguments', () => {
   it('defaults to every scenario and accepts --flag value, --flag=value and repeated/comma lists', () => {
     expect(parseBenchArgs([]).scenarios.length).toBeGreaterThan(1);
-    expect(parseBenchArgs(['--smoke', '--scenario', 'burst,churn', '--scenario=steady', '--out=/tmp/b'])).toEqual({ smoke: true, scenarios: ['burst', 'churn', 'steady'], out: '/tmp/b' });
+    expect(parseBenchArgs(['--smoke', '--scenario', 'burst,churn', '--scenario=steady', '--out=/tmp/b'])).toEqual({ smoke: true, merge: false, scenarios: ['burst', 'churn', 'steady'], out: '/tmp/b' });
   });
 
   it.each([[['--nope']], [['--out']], [['--out=']], [['--scenario', 'nope']], [['positional']], [['--smoke=yes']]])('rejects %j', (argv) => {
