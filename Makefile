@@ -37,18 +37,32 @@ typecheck: deps
 lint: deps
 	eslint .
 
-## The README's test command: typecheck + lint + build + every test suite.
-test: typecheck lint build
+## The README's test command: typecheck + lint + build + every test suite. With KUBEBUILDER_ASSETS
+## (a folder with kube-apiserver and etcd) the Kubernetes-facing suites also run against a real
+## kube-apiserver (jest project `kube-apiserver`); without it that tier is skipped with one line, and
+## with CI=true its absence is an error.
+test: typecheck lint build envtest-assets
 	$(JEST)
+
+conformance: build envtest-assets
+	$(JEST) test/conformance
+
+integration: build envtest-assets
+	$(JEST) test/integration
+
+# A relative KUBEBUILDER_ASSETS is taken from the repository root.
+ifneq ($(strip $(KUBEBUILDER_ASSETS)),)
+export KUBEBUILDER_ASSETS := $(abspath $(KUBEBUILDER_ASSETS))
+endif
+
+.PHONY: envtest-assets
+envtest-assets:
+	@if [ -n "$$KUBEBUILDER_ASSETS" ] && [ -x "$$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$$KUBEBUILDER_ASSETS/etcd" ]; then :; \
+	elif [ "$$CI" = true ]; then echo "make: CI=true but KUBEBUILDER_ASSETS ('$$KUBEBUILDER_ASSETS') holds no kube-apiserver and etcd: the real kube-apiserver tier cannot run" >&2; exit 1; \
+	else echo "make: skipping the real kube-apiserver tier (conformance, kube integration, controller end-to-end); enable it with KUBEBUILDER_ASSETS=\$$(setup-envtest use 1.25.x -p path) (controller-runtime's setup-envtest)"; fi
 
 unit: deps
 	$(JEST) test/unit
-
-conformance: build
-	$(JEST) test/conformance
-
-integration: build
-	$(JEST) test/integration
 
 emulators: build
 	node dist/hack/emulators/launch.js --state-dir "$(STATE_DIR)" $(ARGS)

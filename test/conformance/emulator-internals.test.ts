@@ -1,8 +1,9 @@
-/** Pure building blocks of the Kubernetes emulator: selectors, patches, time parsing, store history. */
+/** Pure building blocks of the Kubernetes emulator: selectors, patches, time parsing, store history, protobuf bodies. */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { isKubeStatusError } from '../../hack/emulators/kube/errors.js';
 import { humanDuration, microTime } from '../../hack/emulators/kube/objects.js';
+import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from '../../hack/emulators/kube/protobuf.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from '../../hack/emulators/kube/patch.js';
 import { matchesLabels, parseFieldSelector, parseLabelSelector } from '../../hack/emulators/kube/selectors.js';
 import { microTimeError } from '../../hack/emulators/kube/service.js';
@@ -118,5 +119,76 @@ describe('store history', () => {
     for (let i = 0; i < 50; i++) store.put('core/configmaps', { metadata: { name: `c${i}`, namespace: 'n' } });
     expect(() => store.eventsSince('core/configmaps', 2)).toThrow(/too old/);
     expect(store.eventsSince('core/configmaps', store.currentRV() - 5)).toHaveLength(5);
+  });
+});
+
+describe('protobuf request bodies', () => {
+  // A tiny proto2 encoder for the test: [fieldNo, value] pairs; strings/Buffers/nested arrays are
+  // length-delimited, numbers/booleans varints.
+  type Field = [number, string | Buffer | number | boolean | Field[]];
+  const varint = (n: bigint): Buffer => {
+    const out: number[] = [];
+    let v = BigInt.asUintN(64, n);
+    do {
+      let b = Number(v & 0x7fn);
+      v >>= 7n;
+      if (v > 0n) b |= 0x80;
+      out.push(b);
+    } while (v > 0n);
+    return Buffer.from(out);
+  };
+  const encode = (fields: Field[]): Buffer =>
+    Buffer.concat(fields.map(([no, v]) => {
+      if (typeof v === 'number' || typeof v === 'boolean') return Buffer.concat([varint(BigInt(no << 3)), varint(BigInt(Number(v)))]);
+      const bytes = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.isBuffer(v) ? v : encode(v);
+      return Buffer.concat([varint(BigInt((no << 3) | 2)), varint(BigInt(bytes.length)), bytes]);
+    }));
+  const envelope = (kind: string, raw: Field[], apiVersion = 'v1'): Buffer =>
+    Buffer.concat([Buffer.from('k8s\0', 'latin1'), encode([[1, [[1, apiVersion], [2, kind]]], [2, encode(raw)], [3, ''], [4, '']])]);
+  const meta: Field[] = [
+    [1, 'cm'], [2, ''], [3, 'ns'], [8, []], // empty creationTimestamp, as Go sends a zero Time
+    [11, [[1, 'app'], [2, 'mic']]], [11, [[1, 'tier'], [2, 'x']]],
+    [12, [[1, 'note'], [2, 'ä☃']]],
+    [13, [[1, 'Deployment'], [3, 'owner'], [4, 'u-1'], [5, 'apps/v1'], [6, true]]],
+    [14, 'example.com/a'], [14, 'example.com/b'],
+  ];
+
+  it('decodes a ConfigMap with every ObjectMeta field kubectl can send, keeping binary data and explicit false', () => {
+    const body = envelope('ConfigMap', [[1, meta], [2, [[1, 'k'], [2, 'v']]], [3, [[1, 'bin'], [2, Buffer.from([0, 255])]]], [4, false]]);
+    expect(decodeKubeProtobuf(body, PROTOBUF_MEDIA_TYPE)).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'cm', namespace: 'ns', labels: { app: 'mic', tier: 'x' }, annotations: { note: 'ä☃' },
+        ownerReferences: [{ kind: 'Deployment', name: 'owner', uid: 'u-1', apiVersion: 'apps/v1', controller: true }],
+        finalizers: ['example.com/a', 'example.com/b'],
+      },
+      data: { k: 'v' },
+      binaryData: { bin: Buffer.from([0, 255]).toString('base64') },
+      immutable: false,
+    });
+  });
+
+  it('decodes Secret data as base64 and a creationTimestamp as RFC 3339', () => {
+    const body = envelope('Secret', [[1, [[1, 's'], [8, [[1, 1_700_000_000]]]]], [2, [[1, 'azure.json'], [2, Buffer.from('{}\n')]]], [3, 'Opaque']]);
+    expect(decodeKubeProtobuf(body, PROTOBUF_MEDIA_TYPE)).toEqual({
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', creationTimestamp: '2023-11-14T22:13:20Z' }, data: { 'azure.json': 'e30K' }, type: 'Opaque',
+    });
+  });
+
+  it('answers 415 for kinds it does not decode and 400 for unknown fields or a missing prefix', () => {
+    const status = (f: () => unknown): number => {
+      try {
+        f();
+      } catch (e) {
+        return isKubeStatusError(e) ? e.code : -1;
+      }
+      return 0;
+    };
+    expect(status(() => decodeKubeProtobuf(envelope('Pod', [[1, meta]]), PROTOBUF_MEDIA_TYPE))).toBe(415);
+    expect(status(() => decodeKubeProtobuf(envelope('ConfigMap', [[1, meta]], 'apps/v1'), PROTOBUF_MEDIA_TYPE))).toBe(415);
+    expect(status(() => decodeKubeProtobuf(envelope('ConfigMap', [[9, 'x']]), PROTOBUF_MEDIA_TYPE))).toBe(400);
+    expect(status(() => decodeKubeProtobuf(Buffer.from('{"kind":"ConfigMap"}'), PROTOBUF_MEDIA_TYPE))).toBe(400);
+    expect(status(() => decodeKubeProtobuf(envelope('ServiceAccount', [[1, [[1, 'sa']]], [4, true]]), PROTOBUF_MEDIA_TYPE))).toBe(0);
   });
 });

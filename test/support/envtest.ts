@@ -34,12 +34,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import YAML from 'yaml';
 
 /** A user the token file knows. */
@@ -123,20 +123,19 @@ export async function forceDeletePod(kc: KubeConfig, namespace: string, name: st
   await kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
 }
 
-/** Creates (or leaves) every CRD in the YAML files of `dir` and waits until each is Established. */
+/**
+ * Creates (or leaves) every CRD in the YAML files of `dir` and waits until each is Established.
+ * Sent as raw JSON: client-node's typed CRD model would drop `x-kubernetes-*`, `default` and `enum` keys.
+ */
 export async function installCrds(kc: KubeConfig, dir: string, timeoutMs = 30_000): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const names: string[] = [];
   for (const file of (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     for (const doc of YAML.parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
-      const crd = doc.toJS() as V1CustomResourceDefinition | null;
+      const crd = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
       if (crd?.kind !== 'CustomResourceDefinition') continue;
-      try {
-        await api.createCustomResourceDefinition({ body: crd });
-      } catch (e) {
-        if ((e as { code?: number }).code !== 409) throw e;
-      }
+      const status = await postJson(kc, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+      if (status.code !== 201 && status.code !== 409) throw new EnvtestStartError(`envtest: creating CRD ${crd.metadata?.name}: ${status.code} ${status.text.slice(0, 500)}`);
       names.push(crd.metadata?.name as string);
     }
   }
@@ -150,6 +149,22 @@ export async function installCrds(kc: KubeConfig, dir: string, timeoutMs = 30_00
     }
   }
   return names;
+}
+
+/** POSTs `body` as JSON with the credentials of `kc`; resolves with the status code and body text. */
+async function postJson(kc: KubeConfig, path: string, body: unknown): Promise<{ code: number; text: string }> {
+  const opts: RequestOptions = { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' } };
+  await kc.applyToHTTPSOptions(opts);
+  opts.headers = { ...(opts.headers as Record<string, string>), 'Content-Type': 'application/json' };
+  return new Promise((resolvePost, reject) => {
+    const req = httpsRequest(new URL(path, kc.getCurrentCluster()?.server), opts, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolvePost({ code: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; a tiny race with other processes is accepted). */

@@ -1,6 +1,7 @@
 /**
- * Environment for the Kubernetes conformance suite: the emulator by default, or any API server
- * when `KUBE_CONFORMANCE_KUBECONFIG` names a kubeconfig. Also a kubectl runner and a poll helper.
+ * Environment for the Kubernetes conformance suite: the emulator by default, a real kube-apiserver
+ * started from `KUBEBUILDER_ASSETS` when `KUBE_TARGET=envtest` (the jest project `envtest`), or any
+ * API server when `KUBE_CONFORMANCE_KUBECONFIG` names a kubeconfig. Also a kubectl runner and a poll helper.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -14,9 +15,14 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { KubeEmulator } from '../../hack/emulators/kube/index.js';
 import { startKubeEmulator } from '../../hack/emulators/kube/index.js';
+import { startEnvtest, type Envtest } from './envtest.js';
+import { KUBE_TARGET } from './kube-target.js';
 
 /** True when the suite runs against the emulator (emulator-only controls are available). */
-export const ON_EMULATOR = !process.env.KUBE_CONFORMANCE_KUBECONFIG;
+export const ON_EMULATOR = !process.env.KUBE_CONFORMANCE_KUBECONFIG && KUBE_TARGET === 'emulator';
+
+/** Name of the server kind the suite runs against, for test titles. */
+export const SERVER_KIND = ON_EMULATOR ? 'emulator' : process.env.KUBE_CONFORMANCE_KUBECONFIG ? 'kubeconfig' : 'kube-apiserver';
 
 /** Repository root. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -78,6 +84,8 @@ export interface ConformanceEnv {
   kubeconfigPath: string;
   /** The emulator, when {@link ON_EMULATOR}. */
   emulator: KubeEmulator | undefined;
+  /** The real API server, when `KUBE_TARGET=envtest`. */
+  envtest: Envtest | undefined;
   /** A fresh namespace for this test file. */
   namespace: string;
   /** Runs kubectl with this environment's kubeconfig and a private cache dir. */
@@ -130,16 +138,21 @@ async function kubectlMinor(base: string[]): Promise<number> {
 export async function startConformanceEnv(namespacePrefix: string): Promise<ConformanceEnv> {
   const dir = await mkdtemp(join(tmpdir(), 'kube-conformance-'));
   let emulator: KubeEmulator | undefined;
+  let envtest: Envtest | undefined;
   let kubeconfigPath: string;
   const kc = new KubeConfig();
-  if (ON_EMULATOR) {
+  if (process.env.KUBE_CONFORMANCE_KUBECONFIG) {
+    kubeconfigPath = process.env.KUBE_CONFORMANCE_KUBECONFIG;
+    kc.loadFromFile(kubeconfigPath);
+  } else if (KUBE_TARGET === 'envtest') {
+    envtest = await startEnvtest();
+    kubeconfigPath = envtest.kubeconfigPath;
+    kc.loadFromFile(kubeconfigPath);
+  } else {
     emulator = await startKubeEmulator({ bookmarkIntervalMs: 200 });
     kubeconfigPath = join(dir, 'kubeconfig');
     await emulator.writeKubeconfig(kubeconfigPath);
     kc.loadFromClusterAndUser({ name: 'emulator', server: emulator.url, skipTLSVerify: true }, { name: 'emulator', token: emulator.token });
-  } else {
-    kubeconfigPath = process.env.KUBE_CONFORMANCE_KUBECONFIG as string;
-    kc.loadFromFile(kubeconfigPath);
   }
   const base = ['--kubeconfig', kubeconfigPath, '--cache-dir', join(dir, 'cache'), '--request-timeout', '15s'];
   const validateFlags = (await kubectlMinor(base)) >= 27 ? [] : ['--validate=false'];
@@ -180,6 +193,7 @@ export async function startConformanceEnv(namespacePrefix: string): Promise<Conf
     kc,
     kubeconfigPath,
     emulator,
+    envtest,
     namespace,
     validateFlags,
     kubectl: (args, stdin) => runKubectl(base, args, stdin),
@@ -192,6 +206,7 @@ export async function startConformanceEnv(namespacePrefix: string): Promise<Conf
         // best effort
       }
       if (emulator) await emulator.stop();
+      if (envtest) await envtest.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,10 @@
 /**
  * The builtin kinds the emulator serves: core/v1 namespaces, pods, nodes, events, configmaps,
  * secrets, serviceaccounts, endpoints; coordination.k8s.io/v1 leases; events.k8s.io/v1 events
- * (a view of the core Events); apiextensions.k8s.io/v1 customresourcedefinitions.
+ * (a view of the core Events); apiextensions.k8s.io/v1 customresourcedefinitions; and, so that the
+ * install manifests apply (`kubectl apply -k config/base`), apps/v1 deployments (with the `scale`
+ * subresource; no controller creates their pods), policy/v1 poddisruptionbudgets and the four
+ * rbac.authorization.k8s.io/v1 kinds (stored, not enforced: every authenticated request is allowed).
  */
 import type { StatusCause } from './errors.js';
 import type { KubeObject } from './objects.js';
@@ -466,9 +469,76 @@ const crds = define({
   columns: [nameColumn(), column('Created At', (c) => str(metaOf(c).creationTimestamp) ?? '', { type: 'date' })],
 });
 
+const deployments = define({
+  group: 'apps',
+  version: 'v1',
+  plural: 'deployments',
+  singular: 'deployment',
+  kind: 'Deployment',
+  namespaced: true,
+  shortNames: ['deploy'],
+  categories: ['all'],
+  statusSubresource: true,
+  hasGeneration: true,
+  scale: { selectorPath: 'spec.selector' },
+  knownFields: known('spec', 'status'),
+  columns: [
+    nameColumn(),
+    column('Ready', (d) => `${Number(getPath(d, 'status.readyReplicas') ?? 0)}/${Number(getPath(d, 'spec.replicas') ?? 1)}`),
+    column('Up-to-date', (d) => Number(getPath(d, 'status.updatedReplicas') ?? 0), { type: 'integer' }),
+    column('Available', (d) => Number(getPath(d, 'status.availableReplicas') ?? 0), { type: 'integer' }),
+    ageColumn(),
+  ],
+  validate: (o) => {
+    const causes: StatusCause[] = [];
+    required(o, 'spec.selector', causes);
+    required(o, 'spec.template', causes);
+    return causes;
+  },
+  prepare: (o) => {
+    const spec = isPlainObject(o.spec) ? o.spec : (o.spec = {});
+    spec.replicas ??= 1;
+  },
+});
+
+const podDisruptionBudgets = define({
+  group: 'policy',
+  version: 'v1',
+  plural: 'poddisruptionbudgets',
+  singular: 'poddisruptionbudget',
+  kind: 'PodDisruptionBudget',
+  namespaced: true,
+  shortNames: ['pdb'],
+  statusSubresource: true,
+  hasGeneration: true,
+  knownFields: known('spec', 'status'),
+  columns: [
+    nameColumn(),
+    column('Min Available', (p) => str(getPath(p, 'spec.minAvailable')) ?? 'N/A'),
+    column('Max Unavailable', (p) => str(getPath(p, 'spec.maxUnavailable')) ?? 'N/A'),
+    column('Allowed Disruptions', (p) => Number(getPath(p, 'status.disruptionsAllowed') ?? 0), { type: 'integer' }),
+    ageColumn(),
+  ],
+});
+
+const createdAtColumn = (): TableColumn => column('Created At', (o) => str(metaOf(o).creationTimestamp) ?? '', { type: 'date' });
+const roleRefColumn = (): TableColumn => column('Role', (o) => `${str(getPath(o, 'roleRef.kind')) ?? ''}/${str(getPath(o, 'roleRef.name')) ?? ''}`);
+
+function rbac(kind: string, plural: string, namespaced: boolean, fields: string[], columns: TableColumn[]): ResourceType {
+  return define({ group: 'rbac.authorization.k8s.io', version: 'v1', plural, singular: kind.toLowerCase(), kind, namespaced, knownFields: known(...fields), columns });
+}
+
+const clusterRoles = rbac('ClusterRole', 'clusterroles', false, ['rules', 'aggregationRule'], [nameColumn(), createdAtColumn()]);
+const clusterRoleBindings = rbac('ClusterRoleBinding', 'clusterrolebindings', false, ['subjects', 'roleRef'], [nameColumn(), roleRefColumn(), ageColumn()]);
+const roles = rbac('Role', 'roles', true, ['rules'], [nameColumn(), createdAtColumn()]);
+const roleBindings = rbac('RoleBinding', 'rolebindings', true, ['subjects', 'roleRef'], [nameColumn(), roleRefColumn(), ageColumn()]);
+
 /** Every builtin resource, in discovery order. */
 export function builtinResources(): ResourceType[] {
-  return [namespaces, pods, nodes, coreEvents, configmaps, secrets, serviceaccounts, endpoints, leases, eventsV1, crds];
+  return [
+    namespaces, pods, nodes, coreEvents, configmaps, secrets, serviceaccounts, endpoints, leases, eventsV1, crds,
+    deployments, podDisruptionBudgets, clusterRoles, clusterRoleBindings, roles, roleBindings,
+  ];
 }
 
 /** DNS-1123 subdomain check (object names of most kinds). */

@@ -11,6 +11,10 @@
  *   once (grace periods ignored), `propagationPolicy` adds no finalizers.
  * - Server-side apply merges the applied configuration; it neither removes fields dropped from a
  *   later configuration nor reports field-ownership conflicts.
+ * - Request bodies: JSON, YAML, and protobuf for core/v1 Namespace, ConfigMap, Secret and
+ *   ServiceAccount (what kubectl's `create` generators send); answers are always JSON.
+ * - Deployments, PodDisruptionBudgets and RBAC objects are stored so install manifests apply; no
+ *   controller acts on them and RBAC is not enforced (the real-apiserver tier tests RBAC).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';

@@ -44,6 +44,8 @@ export interface ResourceType {
   statusSubresource: boolean;
   /** Builtin kinds accept strategic-merge patches; custom resources do not. */
   builtin: boolean;
+  /** A `scale` subresource (autoscaling/v1 Scale over `spec.replicas`), with the path of the label selector. */
+  scale?: { selectorPath: string };
   /** Whether `metadata.generation` is maintained. */
   hasGeneration: boolean;
   /** Table columns, Name included. Cells are computed on the stored form (core form for Events). */

@@ -6,9 +6,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import type { KubeStatusError } from './errors.js';
-import { badRequest, forbidden, injected, isKubeStatusError, methodNotAllowed, pathNotFound, tooLarge, unauthorized, unsupportedMediaType } from './errors.js';
+import { badRequest, forbidden, injected, invalid, isKubeStatusError, methodNotAllowed, pathNotFound, tooLarge, unauthorized, unsupportedMediaType } from './errors.js';
 import type { KubeObject } from './objects.js';
-import { isPlainObject } from './objects.js';
+import { getPath, isPlainObject } from './objects.js';
+import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
+import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import type { ResourceRegistry } from './registry.js';
 import type { ResourceType } from './resource-type.js';
 import { apiVersionOf } from './resource-type.js';
@@ -99,7 +101,7 @@ function route(pathname: string, deps: ServerDeps): Route {
   if (!rt || rest.length > 3) return { kind: 'notFound' };
   const name = rest[1];
   const subresource = rest[2];
-  if (subresource !== undefined && !(subresource === 'status' && rt.statusSubresource)) return { kind: 'notFound' };
+  if (subresource !== undefined && !((subresource === 'status' && rt.statusSubresource) || (subresource === 'scale' && rt.scale))) return { kind: 'notFound' };
   if (namespace !== undefined && !rt.namespaced) return { kind: 'notFound' };
   if (rt.namespaced && namespace === undefined && name !== undefined) return { kind: 'notFound' };
   return { kind: 'resource', rt, namespace, name, subresource, watchPath };
@@ -149,6 +151,10 @@ function sendError(res: ServerResponse, e: KubeStatusError): void {
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
+  return readBodyBytes(req).then((b) => b.toString('utf8'));
+}
+
+function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -161,13 +167,15 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
-function parseObjectBody(text: string, contentType: string): unknown {
+function parseObjectBody(body: Buffer | string, contentType: string): unknown {
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeKubeProtobuf(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'), contentType);
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : body;
   if (type === 'application/yaml') {
     try {
       return YAML.parse(text);
@@ -175,7 +183,7 @@ function parseObjectBody(text: string, contentType: string): unknown {
       throw badRequest(`error converting YAML to JSON: ${(e as Error).message}`);
     }
   }
-  if (type !== '' && type !== 'application/json' && type !== '*/*') throw unsupportedMediaType(contentType, ['application/json', 'application/yaml']);
+  if (type !== '' && type !== 'application/json' && type !== '*/*') throw unsupportedMediaType(contentType, ['application/json', 'application/yaml', PROTOBUF_MEDIA_TYPE]);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -202,6 +210,52 @@ function stripTypeMeta(rt: ResourceType, o: KubeObject): KubeObject {
   if (!rt.builtin) return o;
   const { apiVersion: _a, kind: _k, ...rest } = o;
   return rest;
+}
+
+/** The autoscaling/v1 Scale view of an object with a `scale` subresource. */
+function scaleOf(rt: ResourceType, obj: KubeObject): KubeObject {
+  const meta = obj.metadata as Record<string, unknown>;
+  const selector = getPath(obj, rt.scale?.selectorPath ?? 'spec.selector');
+  const labels = isPlainObject(selector) && isPlainObject(selector.matchLabels) ? selector.matchLabels : {};
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion, creationTimestamp: meta.creationTimestamp },
+    spec: { replicas: Number(getPath(obj, 'spec.replicas') ?? 0) },
+    status: { replicas: Number(getPath(obj, 'status.replicas') ?? 0), selector: Object.entries(labels).map(([k, v]) => `${k}=${String(v)}`).join(',') },
+  };
+}
+
+/** GET, PUT and PATCH of `<resource>/scale`: reads and writes `spec.replicas` of the object. */
+async function handleScale(req: IncomingMessage, res: ServerResponse, service: ResourceService, rt: ResourceType, namespace: string, name: string, verb: string, q: URLSearchParams): Promise<void> {
+  const current = scaleOf(rt, service.get(rt, namespace, name));
+  if (verb === 'get') return sendJson(res, 200, current);
+  let wanted: unknown;
+  if (verb === 'update') {
+    wanted = parseObjectBody(await readBodyBytes(req), req.headers['content-type'] ?? '');
+  } else if (verb === 'patch') {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    let patch: unknown;
+    try {
+      patch = JSON.parse(await readBody(req));
+    } catch (e) {
+      throw badRequest(`error decoding patch: ${(e as Error).message}`);
+    }
+    if (type === 'application/json-patch+json') wanted = jsonPatch(current, patch);
+    else if (type === 'application/merge-patch+json') wanted = mergePatch(current, patch);
+    else if (type === 'application/strategic-merge-patch+json') wanted = strategicMergePatch(current, patch);
+    else throw unsupportedMediaType(req.headers['content-type'] ?? '', ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json']);
+  } else {
+    throw methodNotAllowed();
+  }
+  const replicas = getPath(wanted, 'spec.replicas');
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+    throw invalid('Scale', 'autoscaling', name, [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+  }
+  const rv = getPath(wanted, 'metadata.resourceVersion');
+  const body = { metadata: typeof rv === 'string' && rv ? { resourceVersion: rv } : {}, spec: { replicas } };
+  const result = service.patch(rt, namespace, name, 'application/merge-patch+json', JSON.stringify(body), writeOptions(q));
+  return sendJson(res, 200, scaleOf(rt, result.obj));
 }
 
 /** Creates the `node:http` request listener. */
@@ -280,6 +334,8 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, deps: S
     return view;
   };
 
+  if (subresource === 'scale') return handleScale(req, res, service, rt, namespace, r.name as string, verb, q);
+
   switch (verb) {
     case 'get':
       return sendJson(res, 200, render(service.get(rt, namespace, r.name as string)));
@@ -324,13 +380,13 @@ async function handleResource(req: IncomingMessage, res: ServerResponse, deps: S
     }
     case 'create': {
       if (r.name !== undefined) throw methodNotAllowed();
-      const body = parseObjectBody(await readBody(req), req.headers['content-type'] ?? '');
+      const body = parseObjectBody(await readBodyBytes(req), req.headers['content-type'] ?? '');
       const result = service.create(rt, namespace, body, writeOptions(q));
       return sendJson(res, 201, render(result.obj), result.warnings);
     }
     case 'update': {
       if (r.name === undefined) throw methodNotAllowed();
-      const body = parseObjectBody(await readBody(req), req.headers['content-type'] ?? '');
+      const body = parseObjectBody(await readBodyBytes(req), req.headers['content-type'] ?? '');
       const result = service.update(rt, namespace, r.name, body, writeOptions(q), subresource);
       return sendJson(res, 200, render(result.obj), result.warnings);
     }

@@ -1,10 +1,13 @@
 /**
- * controller/kube against the Kubernetes API emulator, through the real client-node stack:
- * informer sync/delivery/recovery, Lease leader election and Event aggregation.
+ * controller/kube through the real client-node stack, against the Kubernetes API emulator or (jest
+ * project `kube-apiserver`) a real kube-apiserver: informer sync/delivery/recovery, Lease leader
+ * election and Event aggregation. Cases that need the emulator's fault injection run only there.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { startKubeEmulator } from '../../../hack/emulators/kube/index.js';
+import type { KubeEmulator } from '../../../hack/emulators/kube/index.js';
+import { rawRequest } from '../../support/kube-conformance-env.js';
+import { ON_EMULATOR_TARGET, startKubeTarget, type KubeTarget } from '../../support/kube-target.js';
 import { createNullLogger } from '../../../controller/observability/logger.js';
 import { makeApiClient, userAgent, withUserAgent } from '../../../controller/kube/client.js';
 import { SupervisedInformer } from '../../../controller/kube/informer.js';
@@ -12,17 +15,21 @@ import { LeaderElector, type StopReason } from '../../../controller/kube/leader-
 import { EventRecorder } from '../../../controller/kube/event-recorder.js';
 import { isMicroTimeString } from '../../../controller/kube/time.js';
 
-type Emulator = Awaited<ReturnType<typeof startKubeEmulator>>;
+/** Cases that drive the emulator's fault injection (dropped watches, compaction, failing requests). */
+const emulatorOnly = ON_EMULATOR_TARGET ? it : it.skip;
 
 const UA = userAgent('0.0.0-test');
-let emu: Emulator;
+let target: KubeTarget;
+/** The emulator's controls; only used in {@link emulatorOnly} cases. */
+let emu: KubeEmulator;
 let kc: KubeConfig;
 let core: CoreV1Api;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
-  emu = await startKubeEmulator({ tls: false, bookmarkIntervalMs: 100, namespaces: ['inf-a', 'inf-b', 'inf-c', 'inf-d', 'inf-e', 'inf-f', 'ev-ns'] });
-  kc = emu.kubeConfig();
+  target = await startKubeTarget({ emulator: { tls: false, bookmarkIntervalMs: 100 }, namespaces: ['inf-a', 'inf-b', 'inf-c', 'inf-d', 'inf-e', 'inf-f', 'ev-ns'] });
+  emu = target.emulator as KubeEmulator;
+  kc = target.kc;
   core = makeApiClient(kc, CoreV1Api, { userAgent: UA, requestTimeoutMs: 5000 });
 });
 
@@ -31,7 +38,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await emu?.stop();
+  await target?.stop();
 });
 
 /** Polls `condition` every 20 ms until it holds or `timeoutMs` passes. */
@@ -112,13 +119,14 @@ describe('SupervisedInformer', () => {
     await waitFor('invalid reported', () => r.invalid.length === 1);
     expect(r.informer.get('inf-a', 'bad')).toBeUndefined();
 
-    await core.deleteNamespacedPod({ namespace: 'inf-a', name: 'p0' });
+    // gracePeriodSeconds 0: without a kubelet, a real server keeps a pod bound to a node otherwise.
+    await core.deleteNamespacedPod({ namespace: 'inf-a', name: 'p0', gracePeriodSeconds: 0 });
     await waitFor('delete p0', () => r.events.includes('delete:p0'));
     expect(r.informer.list('inf-a').map((p) => p.metadata?.name).sort()).toEqual(['p1']);
     expect(r.informer.lastEventAt()).toBeGreaterThan(0);
   });
 
-  it('recovers after the server drops its watches, without losing changes', async () => {
+  emulatorOnly('recovers after the server drops its watches, without losing changes', async () => {
     const r = podInformer('inf-b');
     r.informer.start();
     expect(await r.informer.waitForSync(AbortSignal.timeout(5000))).toBe(true);
@@ -129,7 +137,7 @@ describe('SupervisedInformer', () => {
     expect(r.events.filter((e) => e === 'add:after-drop')).toHaveLength(1);
   });
 
-  it('relists after 410 Gone (compaction) and synthesises the missed changes', async () => {
+  emulatorOnly('relists after 410 Gone (compaction) and synthesises the missed changes', async () => {
     await core.createNamespacedPod({ namespace: 'inf-c', body: pod('inf-c', 'keep') });
     await core.createNamespacedPod({ namespace: 'inf-c', body: pod('inf-c', 'gone') });
     await core.createNamespacedPod({ namespace: 'inf-c', body: pod('inf-c', 'changed') });
@@ -153,7 +161,7 @@ describe('SupervisedInformer', () => {
     expect(r.informer.get('inf-c', 'changed')?.metadata?.labels).toEqual({ v: '2' });
   });
 
-  it('retries a failing list with backoff until it succeeds', async () => {
+  emulatorOnly('retries a failing list with backoff until it succeeds', async () => {
     emu.controls.failNext({ verb: 'list', path: '/api/v1/namespaces/inf-d/pods', status: 500, count: 3 });
     const r = podInformer('inf-d');
     r.informer.start();
@@ -161,7 +169,7 @@ describe('SupervisedInformer', () => {
     expect(r.states.filter((s) => s.startsWith('backoff')).length).toBeGreaterThanOrEqual(3);
   });
 
-  it('waitForSync returns false when the signal aborts first', async () => {
+  emulatorOnly('waitForSync returns false when the signal aborts first', async () => {
     emu.controls.failNext({ verb: 'list', path: '/api/v1/namespaces/inf-e/pods', status: 500, count: 1000 });
     const r = podInformer('inf-e');
     r.informer.start();
@@ -170,7 +178,7 @@ describe('SupervisedInformer', () => {
     expect(r.informer.state()).toBe('stopped');
   });
 
-  it('asks for bookmarks and a server-side timeout on its watches', async () => {
+  emulatorOnly('asks for bookmarks and a server-side timeout on its watches', async () => {
     const r = podInformer('inf-f');
     r.informer.start();
     await waitFor('watching', () => r.informer.isWatching());
@@ -217,7 +225,8 @@ describe('LeaderElector', () => {
     await waitFor('b observes a', () => b.getLeader() === 'replica-a');
     expect(b.isLeader()).toBe(false);
 
-    const lease = emu.controls.getObject('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/handover') as {
+    // Raw JSON, as stored (client-node would turn the MicroTimes into Dates).
+    const lease = (await rawRequest(kc, 'GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/handover')).json as {
       spec: { holderIdentity: string; renewTime: string; acquireTime: string; leaseDurationSeconds: number };
     };
     expect(lease.spec.holderIdentity).toBe('replica-a');
@@ -233,7 +242,7 @@ describe('LeaderElector', () => {
     expect(logB.started).toBe(1);
   });
 
-  it('fences itself when renewals fail and reports the lost lease', async () => {
+  emulatorOnly('fences itself when renewals fail and reports the lost lease', async () => {
     const log = { started: 0, stopped: [] as StopReason[] };
     const a = elector('fencing', 'replica-c', log);
     a.start();
@@ -266,7 +275,7 @@ describe('EventRecorder', () => {
 });
 
 describe('reuseConnections', () => {
-  it('keeps one TLS connection for many requests (client-node alone opens one per request)', async () => {
+  emulatorOnly('keeps one TLS connection for many requests (client-node alone opens one per request)', async () => {
     const { startKubeEmulator } = await import('../../../hack/emulators/kube/index.js');
     const { KubeConfig, CoreV1Api } = await import('@kubernetes/client-node');
     const { reuseConnections } = await import('../../../controller/kube/client.js');

@@ -3,12 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { envtestAssets, isEnvtestUndeclaredUserError, serviceAccountUser, startEnvtest, type Envtest } from '../../support/envtest.js';
+import { isEnvtestUndeclaredUserError, serviceAccountUser, startEnvtest, type Envtest } from '../support/envtest.js';
 
-const assets = envtestAssets();
 const sa = serviceAccountUser('ns-a', 'reader');
 
-(assets ? describe : describe.skip)('envtest harness (real kube-apiserver)', () => {
+describe('envtest harness (real kube-apiserver)', () => {
   let env: Envtest;
   beforeAll(async () => {
     env = await startEnvtest({ users: [{ name: 'bob' }, sa] });
