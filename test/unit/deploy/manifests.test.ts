@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -411,6 +411,78 @@ describe('rendered kustomizations', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  /** Renders kustomization files written to a temp dir (`{ 'a/kustomization.yaml': text }`), `<config>` standing for the config/ path. */
+  const renderWritten = (files: Record<string, string>, entry: string): K8sObject[] => {
+    const dir = mkdtempSync(join(tmpdir(), 'mic-kustomize-'));
+    try {
+      for (const [file, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, file)), { recursive: true });
+        writeFileSync(join(dir, file), text.replaceAll('<config>', relative(dirname(join(dir, file)), CONFIG)));
+      }
+      const out = execFileSync('kubectl', ['kustomize', join(dir, entry)], { encoding: 'utf8', timeout: 30_000 });
+      return parseAllDocuments(out).map((d) => d.toJS() as K8sObject);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const lockObjects = (objects: K8sObject[]): { ns: string | undefined; subjects: unknown }[] =>
+    ['Role', 'RoleBinding'].map((kind) => only(objects, kind, 'aad-pod-identity-mic-leader-election')).map((o) => ({ ns: o.metadata?.namespace, subjects: o.subjects }));
+  const namespaceArg = `  - target: {kind: Deployment, name: mic}
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/containers/0/args/3
+        value: --leader-election-namespace=kube-system
+`;
+
+  maybe('docs/deploy.md "Lock namespace": moving the lock moves its Role and RoleBinding (kubectl kustomize)', () => {
+    const metadataPatch = (kind: string): string => `  - target: {kind: ${kind}, name: aad-pod-identity-mic-leader-election}
+    patch: |-
+      - op: replace
+        path: /metadata/namespace
+        value: kube-system
+`;
+    const objects = renderWritten({ 'kustomization.yaml': `resources: [<config>/base]\npatches:\n${namespaceArg}${metadataPatch('Role')}${metadataPatch('RoleBinding')}` }, '.');
+    expect(lockNamespace(only(objects, 'Deployment'))).toBe('kube-system');
+    const sa = { kind: 'ServiceAccount', name: 'aad-pod-identity-mic', namespace: 'aad-pod-identity' };
+    expect(lockObjects(objects)).toEqual([{ ns: 'kube-system', subjects: undefined }, { ns: 'kube-system', subjects: [sa] }]);
+    expect(roleGrantsIn(objects, 'kube-system')).toEqual(EXPECTED_LOCK_GRANTS);
+  });
+
+  maybe('docs/deploy.md "Lock namespace": MIC in another namespace keeps the lock in default (kubectl kustomize)', () => {
+    // A namespace: in the same kustomization as the patches would win (kustomize applies it last).
+    const oneLayer = renderWritten({ 'kustomization.yaml': 'namespace: mic-system\nresources: [<config>/base]\n' }, '.');
+    expect(lockObjects(oneLayer).map((o) => o.ns)).toEqual(['mic-system', 'mic-system']);
+    const objects = renderWritten(
+      {
+        'moved/kustomization.yaml': 'namespace: mic-system\nresources: [<config>/base]\n',
+        'kustomization.yaml': `resources: [moved]
+patches:
+  - target: {kind: Role, name: aad-pod-identity-mic-leader-election}
+    patch: |-
+      - op: replace
+        path: /metadata/namespace
+        value: default
+  - target: {kind: RoleBinding, name: aad-pod-identity-mic-leader-election}
+    patch: |-
+      - op: replace
+        path: /metadata/namespace
+        value: default
+      - op: replace
+        path: /subjects/0/namespace
+        value: mic-system
+`,
+      },
+      '.',
+    );
+    const sa = { kind: 'ServiceAccount', name: 'aad-pod-identity-mic', namespace: 'mic-system' };
+    expect(only(objects, 'ServiceAccount').metadata?.namespace).toBe('mic-system');
+    expect(lockObjects(objects)).toEqual([{ ns: 'default', subjects: undefined }, { ns: 'default', subjects: [sa] }]);
+    expect(lockNamespace(only(objects, 'Deployment'))).toBe('default');
+    expect(roleGrantsIn(objects, 'default')).toEqual(EXPECTED_LOCK_GRANTS);
+    expect(roleGrantsIn(objects, 'mic-system')).toEqual(EXPECTED_NAMESPACE_GRANTS);
+    expect(only(objects, 'RoleBinding', 'aad-pod-identity-mic').subjects).toEqual([sa]);
   });
 
   maybe('policy renders (kubectl kustomize)', () => {
