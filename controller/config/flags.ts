@@ -184,7 +184,7 @@ export const FLAGS: readonly FlagSpec[] = [
   boolFlag('forceNamespaced', 'forceNamespaced', 'Namespaced mode: a pod only matches bindings and identities in its own namespace, and AzureAssignedIdentities are created in the identity\'s namespace instead of `default`. Env `FORCENAMESPACED=true` also turns it on'),
   durationFlag('syncRetryDuration', 'syncRetryDurationMs', 'Period of the full resync. Must be > 0', 'positive'),
   stringFlag('leader-election-instance', 'leaderElectionInstance', 'Holder identity used in leader election (default: the hostname)'),
-  stringFlag('leader-election-namespace', 'leaderElectionNamespace', 'Namespace of the leader-election locks (upstream\'s Endpoints record and a Lease, both held; the manifests pass MIC\'s own namespace). Must match upstream\'s while an upstream MIC may run'),
+  stringFlag('leader-election-namespace', 'leaderElectionNamespace', 'Namespace of the leader-election locks (upstream\'s Endpoints record and a Lease, both held). The default and the manifests use upstream\'s (`default`), so an upstream MIC and this one exclude each other. Must match upstream\'s while an upstream MIC may run'),
   stringFlag('leader-election-name', 'leaderElectionName', 'Name of the leader-election locks (the Endpoints object and the Lease)'),
   durationFlag('leader-election-duration', 'leaderElectionDurationMs', 'Lease duration (written in both lock records). The renew deadline is 2/3 of it and the retry period 1/10 (upstream: 1/2 and 1/4), so a standby takes over about 17 s after a leader crash with the default. Must be > 0', 'positive'),
   intFlag('http-probe-port', 'httpProbePort', 'Port of the `/healthz` and `/readyz` probe endpoints', PORT),

@@ -16,35 +16,56 @@ export interface RbacRule {
   verbs: string[];
 }
 
-interface RoleDoc {
+interface BaseDoc {
   kind?: string;
   metadata?: { name?: string; namespace?: string };
   rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[];
+  spec?: { template?: { spec?: { containers?: { name?: string; args?: string[] }[] } } };
 }
 
-/** Every rule of every Role/ClusterRole listed in `<kustomizationDir>/kustomization.yaml`, in file order. */
-export function baseRbacRules(kustomizationDir: string): RbacRule[] {
+/** Every object of the files listed in `<kustomizationDir>/kustomization.yaml`, in file order, with the kustomization's `namespace:` applied where it sets one. */
+function baseObjects(kustomizationDir: string): BaseDoc[] {
   const k = parseAllDocuments(readFileSync(join(kustomizationDir, 'kustomization.yaml'), 'utf8'))[0]?.toJS() as { namespace?: string; resources?: string[] };
-  const out: RbacRule[] = [];
+  const out: BaseDoc[] = [];
   for (const resource of k.resources ?? []) {
     const file = join(kustomizationDir, resource);
     if (!/\.ya?ml$/u.test(file)) continue;
     for (const d of parseAllDocuments(readFileSync(file, 'utf8'))) {
-      const doc = d.toJS() as RoleDoc | null;
-      if (doc?.kind !== 'Role' && doc?.kind !== 'ClusterRole') continue;
-      for (const rule of doc.rules ?? []) {
-        out.push({
-          scope: doc.kind === 'ClusterRole' ? 'cluster' : (doc.metadata?.namespace ?? k.namespace ?? 'default'),
-          roleKind: doc.kind,
-          roleName: doc.metadata?.name ?? '',
-          apiGroups: rule.apiGroups ?? [],
-          resources: rule.resources ?? [],
-          verbs: rule.verbs ?? [],
-        });
-      }
+      const doc = d.toJS() as BaseDoc | null;
+      if (!doc?.kind) continue;
+      if (k.namespace !== undefined && doc.metadata && !doc.kind.startsWith('Cluster') && doc.kind !== 'Namespace') doc.metadata.namespace = k.namespace;
+      out.push(doc);
     }
   }
   return out;
+}
+
+/** Every rule of every Role/ClusterRole listed in `<kustomizationDir>/kustomization.yaml`, in file order. */
+export function baseRbacRules(kustomizationDir: string): RbacRule[] {
+  const out: RbacRule[] = [];
+  for (const doc of baseObjects(kustomizationDir)) {
+    if (doc.kind !== 'Role' && doc.kind !== 'ClusterRole') continue;
+    for (const rule of doc.rules ?? []) {
+      out.push({
+        scope: doc.kind === 'ClusterRole' ? 'cluster' : (doc.metadata?.namespace ?? 'default'),
+        roleKind: doc.kind,
+        roleName: doc.metadata?.name ?? '',
+        apiGroups: rule.apiGroups ?? [],
+        resources: rule.resources ?? [],
+        verbs: rule.verbs ?? [],
+      });
+    }
+  }
+  return out;
+}
+
+/** Namespaces of the base: MIC's own (its ServiceAccount's) and the leader-election lock's (the mic container's `--leader-election-namespace`, upstream's flag default `default` when absent). */
+export function baseNamespaces(kustomizationDir: string): { mic: string; lock: string } {
+  const objects = baseObjects(kustomizationDir);
+  const mic = objects.find((o) => o.kind === 'ServiceAccount')?.metadata?.namespace ?? 'default';
+  const args = objects.find((o) => o.kind === 'Deployment')?.spec?.template?.spec?.containers?.find((c) => c.name === 'mic')?.args ?? [];
+  const lock = args.find((a) => a.startsWith('--leader-election-namespace='))?.slice('--leader-election-namespace='.length) ?? 'default';
+  return { mic, lock };
 }
 
 /** `(apiGroup, resource, verb)` triples of `rule` that have no entry in {@link RBAC_WHY}. */
@@ -66,17 +87,18 @@ function whyCell(rule: RbacRule): string {
   return [...byWhy].map(([why, verbs]) => `${verbs.join(', ')}: ${why}`).join('. ');
 }
 
-function scopeCell(rule: RbacRule, micNamespace: string): string {
+function scopeCell(rule: RbacRule, namespaces: { mic: string; lock: string }): string {
   if (rule.scope === 'cluster') return `cluster (ClusterRole ${code(rule.roleName)})`;
-  return rule.scope === micNamespace ? `MIC namespace (Role ${code(rule.roleName)})` : `namespace ${code(rule.scope)} (Role ${code(rule.roleName)})`;
+  if (rule.scope === namespaces.mic) return `MIC namespace (Role ${code(rule.roleName)})`;
+  if (rule.scope === namespaces.lock) return `lock namespace ${code(rule.scope)} (Role ${code(rule.roleName)})`;
+  return `namespace ${code(rule.scope)} (Role ${code(rule.roleName)})`;
 }
 
 /** README.md and docs/deploy.md: every grant of config/base and why. */
 export function renderRbacTable(kustomizationDir: string): string {
-  const k = parseAllDocuments(readFileSync(join(kustomizationDir, 'kustomization.yaml'), 'utf8'))[0]?.toJS() as { namespace?: string };
-  const micNamespace = k.namespace ?? 'default';
+  const namespaces = baseNamespaces(kustomizationDir);
   const rows = baseRbacRules(kustomizationDir).map((r) => [
-    scopeCell(r, micNamespace),
+    scopeCell(r, namespaces),
     r.apiGroups.map((g) => code(g === '' ? '""' : g)).join(', '),
     r.resources.map(code).join(', '),
     r.verbs.join(', '),

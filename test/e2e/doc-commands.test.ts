@@ -21,6 +21,7 @@ const PROTOBUF = 'not run: emulator lacks protobuf (issue 13): kubectl create <k
 const PROCESS = 'starts long-running processes of the README quick start; the same flow runs in test/e2e/demo.test.ts';
 const NO_PODS = 'needs running MIC pods; the emulators run no kubelet (the probe answers are covered by test/unit/observability/probes.test.ts)';
 const PLACEHOLDER = 'contains a placeholder (<old namespace>) the reader fills in';
+const WATCH = 'watches (-w) until the reader interrupts it; the same objects are read once by the commands run below';
 
 /** Documented commands not run here, with why. */
 const NOT_RUN: Readonly<Record<string, string>> = {
@@ -30,6 +31,7 @@ const NOT_RUN: Readonly<Record<string, string>> = {
   '. .state/dev/env': PROCESS,
   'npm start -- --kubeconfig .state/dev/kubeconfig --cloudconfig .state/dev/azure.json --log-format json': PROCESS,
   'curl -sk "$(node -p "require(\'./.state/dev/environment.json\').resourceManagerEndpoint")_emulator/state"': PROCESS,
+  'make image': IMAGE,
   'make image IMAGE=myregistry.azurecr.io/aad-pod-identity-mic-ts:0.1.0': IMAGE,
   'docker push myregistry.azurecr.io/aad-pod-identity-mic-ts:0.1.0': IMAGE,
   'RG=my-aks-rg; CLUSTER=my-aks': AZURE,
@@ -53,7 +55,8 @@ const NOT_RUN: Readonly<Record<string, string>> = {
   'curl -s localhost:8080/readyz;  echo': NO_PODS,
   "curl -s localhost:8888/metrics | grep '^aadpodidentity_mic_is_leader'": NO_PODS,
   'kubectl -n <old namespace> scale deployment mic --replicas=0': PLACEHOLDER,
-  'kubectl -n <old namespace> wait --for=delete pod -l component=mic --timeout=120s': PLACEHOLDER,
+  'kubectl -n <mic namespace> set image deployment/mic mic=myregistry.azurecr.io/aad-pod-identity-mic-ts:0.1.0': 'contains a placeholder (<mic namespace>) the reader fills in',
+  'kubectl -n default get endpoints,lease aad-pod-identity-mic -w': WATCH,
   'kubectl -n aad-pod-identity scale deployment mic --replicas=0': 'the kube emulator serves no apps/v1 Deployments',
   'kubectl -n {{ .Release.Namespace }} port-forward "pod/$(kubectl -n {{ include "mic.leaseNamespace" . }} get lease {{ .Values.mic.leaderElection.name }} -o jsonpath=\'{.spec.holderIdentity}\')" {{ .Values.mic.probePort }} {{ .Values.mic.prometheusPort }}': NO_PODS,
   'curl -s localhost:{{ .Values.mic.probePort }}/healthz': NO_PODS,
@@ -67,30 +70,50 @@ const RUN: readonly string[] = [
   'kubectl get nodes',
   'kubectl get azureassignedidentities -A',
   'kubectl -n aad-pod-identity get pods -l app=mic,component=mic',
-  'kubectl -n aad-pod-identity get lease aad-pod-identity-mic -o jsonpath=\'{.spec.holderIdentity}{"\\n"}\'',
-  'kubectl -n aad-pod-identity get lease aad-pod-identity-mic -o yaml',
+  'kubectl -n default get endpoints,lease aad-pod-identity-mic',
+  'kubectl -n default get lease aad-pod-identity-mic -o jsonpath=\'{.spec.holderIdentity}{"\\n"}\'',
+  'kubectl -n default get lease aad-pod-identity-mic -o yaml',
+  'kubectl get endpoints -A --field-selector metadata.name=aad-pod-identity-mic',
+  "kubectl -n default get endpoints,lease aad-pod-identity-mic -o custom-columns='KIND:.kind,HOLDER:.metadata.annotations.control-plane\\.alpha\\.kubernetes\\.io/leader,LEASE:.spec.holderIdentity'",
+  'kubectl get events -n default --field-selector reason=LeaderElection --sort-by=.lastTimestamp',
+  'kubectl get events -A --field-selector reason=MissingPermission',
   'kubectl get events -A --field-selector type=Warning',
   'kubectl describe azureidentitybindings -A',
   'kubectl -n aad-pod-identity delete configmap aad-pod-identity-mic-pause',
   'kubectl -n aad-pod-identity wait --for=delete pod -l app=mic,component=mic --timeout=120s',
-  "LEADER=$(kubectl -n aad-pod-identity get lease aad-pod-identity-mic -o jsonpath='{.spec.holderIdentity}')",
+  "LEADER=$(kubectl -n default get lease aad-pod-identity-mic -o jsonpath='{.spec.holderIdentity}')",
   'kubectl get azureassignedidentities -A -o jsonpath=\'{range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\\n"}{end}\' | while read -r ns name; do kubectl -n "$ns" patch azureassignedidentity "$name" --type=merge -p \'{"metadata":{"finalizers":null}}\'; done',
 ];
 
 /** NOTES.txt commands with their Helm template expressions filled in as `helm install` would. */
 const NOTES_RUN: Readonly<Record<string, string>> = {
   'kubectl -n {{ include "mic.leaseNamespace" . }} get lease {{ .Values.mic.leaderElection.name }} -o jsonpath=\'{.spec.holderIdentity}\'':
-    "kubectl -n aad-pod-identity get lease aad-pod-identity-mic -o jsonpath='{.spec.holderIdentity}'",
+    "kubectl -n default get lease aad-pod-identity-mic -o jsonpath='{.spec.holderIdentity}'",
 };
 
-/** Objects the commands above expect: MIC's namespace, a lease held by a MIC pod, the pause switch, an assignment. */
+/**
+ * Objects the commands above expect: MIC's namespace, both lock objects held by a MIC pod in the lock
+ * namespace of the manifests (`default`, upstream's), the pause switch, an assignment.
+ */
 const SETUP: readonly object[] = [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'aad-pod-identity' } },
   {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
-    metadata: { name: 'aad-pod-identity-mic', namespace: 'aad-pod-identity' },
+    metadata: { name: 'aad-pod-identity-mic', namespace: 'default' },
     spec: { holderIdentity: 'mic-5d9c7b-abcde', leaseDurationSeconds: 15 },
+  },
+  {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: {
+      name: 'aad-pod-identity-mic',
+      namespace: 'default',
+      annotations: {
+        'control-plane.alpha.kubernetes.io/leader':
+          '{"holderIdentity":"mic-5d9c7b-abcde","leaseDurationSeconds":15,"acquireTime":"2026-01-01T00:00:00Z","renewTime":"2026-01-01T00:00:10Z","leaderTransitions":0}',
+      },
+    },
   },
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aad-pod-identity-mic-pause', namespace: 'aad-pod-identity' }, data: { reason: 'upgrade' } },
   {
@@ -156,8 +179,21 @@ describe('commands in the docs', () => {
     });
 
     it('shows the lease holder the docs tell the reader to port-forward to', async () => {
-      const r = await sh("kubectl -n aad-pod-identity get lease aad-pod-identity-mic -o jsonpath='{.spec.holderIdentity}'", env);
+      const r = await sh("kubectl -n default get lease aad-pod-identity-mic -o jsonpath='{.spec.holderIdentity}'", env);
       expect(r.stdout).toBe('mic-5d9c7b-abcde');
+    });
+
+    it('shows both lock objects in the lock namespace of the manifests, naming the same holder', async () => {
+      const r = await sh("kubectl get endpoints -A --field-selector metadata.name=aad-pod-identity-mic -o jsonpath='{range .items[*]}{.metadata.namespace}{\"\\n\"}{end}'", env);
+      expect(r.stdout).toBe('default\n');
+      const both = await sh(
+        "kubectl -n default get endpoints,lease aad-pod-identity-mic -o custom-columns='KIND:.kind,HOLDER:.metadata.annotations.control-plane\\.alpha\\.kubernetes\\.io/leader,LEASE:.spec.holderIdentity' --no-headers",
+        env,
+      );
+      const lines = both.stdout.trim().split('\n');
+      expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['Endpoints', 'Lease']);
+      expect(lines[0]).toContain('"holderIdentity":"mic-5d9c7b-abcde"');
+      expect(lines[1]).toMatch(/\smic-5d9c7b-abcde$/);
     });
   });
 });

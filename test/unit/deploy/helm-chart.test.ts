@@ -62,7 +62,7 @@ const FLAGS_WITHOUT_VALUE = new Set(['enableScaleFeatures', 'enableProfile']);
  * forms used there: `{{- if .Values.x }}`/`{{- end }}` around args, `{{ .Values.x }}`,
  * `{{ join "," .Values.x }}` and `{{ include "mic.leaseNamespace" . }}`.
  */
-function renderArgs(vals: Record<string, unknown>, releaseNamespace: string): string[] {
+function renderArgs(vals: Record<string, unknown>): string[] {
   const lines = deploymentTemplate.split('\n');
   const start = lines.findIndex((l) => l.trim() === 'args:');
   const out: string[] = [];
@@ -83,7 +83,7 @@ function renderArgs(vals: Record<string, unknown>, releaseNamespace: string): st
     const rendered = text
       .replace(/^- /, '')
       .replace(/\{\{ join "," \.Values\.([\w.]+) \}\}/g, (_m, path: string) => (at(vals, path) as string[]).join(','))
-      .replace(/\{\{ include "mic\.leaseNamespace" \. \}\}/g, () => String(at(vals, 'mic.leaderElection.namespace') || releaseNamespace))
+      .replace(/\{\{ include "mic\.leaseNamespace" \. \}\}/g, () => String(at(vals, 'mic.leaderElection.namespace') || 'default'))
       .replace(/\{\{ \.Values\.([\w.]+) \}\}/g, (_m, path: string) => String(at(vals, path)));
     if (rendered.includes('{{')) throw new Error(`unsupported template form in args: ${text}`);
     out.push(rendered);
@@ -213,14 +213,15 @@ describe('Helm args and the controller flag parser', () => {
   });
 
   it('renders default args the parser accepts, with upstream defaults', () => {
-    const argv = renderArgs(values, 'pod-identity');
-    expect(argv).toEqual(expect.arrayContaining(['--leader-election-namespace=pod-identity', '--dry-run=false', '--syncRetryDuration=3600s']));
+    const argv = renderArgs(values);
+    // The lock lives where upstream MIC's does (default/aad-pod-identity-mic), not in the release namespace.
+    expect(argv).toEqual(expect.arrayContaining(['--leader-election-namespace=default', '--dry-run=false', '--syncRetryDuration=3600s']));
     expect(argv.filter((a) => a.startsWith('--kubeconfig') || a.startsWith('--immutable-user-msis'))).toEqual([]);
     const options = parseFlags(argv, { MIC_POD_NAMESPACE: 'pod-identity', HOSTNAME: 'mic-0' });
     expect(options).toMatchObject({
       cloudconfig: '/etc/kubernetes/azure.json',
       syncRetryDurationMs: 3_600_000,
-      leaderElectionNamespace: 'pod-identity',
+      leaderElectionNamespace: 'default',
       leaderElectionName: 'aad-pod-identity-mic',
       leaderElectionDurationMs: 15_000,
       httpProbePort: 8080,
@@ -245,7 +246,7 @@ describe('Helm args and the controller flag parser', () => {
     mic.dryRun = true;
     custom.forceNamespaced = true;
     custom.customUserAgent = 'ops-team';
-    const options = parseFlags(renderArgs(custom, 'pod-identity'), { MIC_POD_NAMESPACE: 'pod-identity' });
+    const options = parseFlags(renderArgs(custom), { MIC_POD_NAMESPACE: 'pod-identity' });
     expect(options).toMatchObject({
       immutableUserMsis: ['aaaa', 'bbbb'],
       leaderElectionNamespace: 'kube-system',
@@ -264,7 +265,7 @@ describe('Helm args and the controller flag parser', () => {
     const expanded = args.map((a) => a.replace(/\$\((\w+)\)/g, (_m, name: string) => env[name as keyof typeof env] ?? ''));
     expect(parseFlags(expanded, env)).toMatchObject({
       cloudconfig: '/etc/kubernetes/azure.json',
-      leaderElectionNamespace: 'aad-pod-identity',
+      leaderElectionNamespace: 'default',
       httpProbePort: 8080,
       prometheusPort: 8888,
       logFormat: 'json',
@@ -285,10 +286,33 @@ describe('Helm objects match the kustomize base', () => {
     expect(at(values, 'readinessGate.enabled')).toBe(false);
   });
 
-  it('grants configmaps and leases in the release namespace', () => {
-    const docs = parseAllDocuments(stripTemplate(templates.get('role.yaml') ?? '')).map((d) => d.toJS() as K8sObject);
-    const baseNamespaced = grants(only(objectsOf('base/role.yaml'), 'Role').rules as PolicyRule[]);
-    expect(grants((docs[0]?.rules ?? []) as PolicyRule[])).toEqual(baseNamespaced);
+  it('grants configmaps in the release namespace and only the lock verbs in the lock namespace, as the base', () => {
+    const text = templates.get('role.yaml') ?? '';
+    const docs = parseAllDocuments(stripTemplate(text)).map((d) => d.toJS() as K8sObject);
+    expect(docs).toHaveLength(2);
+    expect(grants((docs[0]?.rules ?? []) as PolicyRule[])).toEqual(grants(only(objectsOf('base/role.yaml'), 'Role').rules as PolicyRule[]));
+    expect(grants((docs[1]?.rules ?? []) as PolicyRule[])).toEqual(grants(only(objectsOf('base/leader-election-role.yaml'), 'Role').rules as PolicyRule[]));
+    // Namespaces as written in the templates (stripTemplate hides them): release, then lock namespace.
+    const namespaces = [...text.matchAll(/^ {2}namespace: (.*)$/gm)].map((m) => m[1]);
+    expect(namespaces).toEqual(['{{ .Release.Namespace }}', '{{ include "mic.leaseNamespace" . }}']);
+    // Unconditional: the lock Role exists whatever the lock namespace (also when it is the release namespace).
+    expect(text.match(/\{\{-?\s*if\b/g)).toEqual(['{{- if']);
+  });
+
+  it('binds each Role to the chart ServiceAccount in the Role\'s own namespace', () => {
+    const text = templates.get('rolebinding.yaml') ?? '';
+    const namespaces = [...text.matchAll(/^ {2}namespace: (.*)$/gm)].map((m) => m[1]);
+    expect(namespaces).toEqual(['{{ .Release.Namespace }}', '{{ include "mic.leaseNamespace" . }}']);
+    const roleRefs = [...text.matchAll(/^ {2}name: (.*)$/gm)].map((m) => m[1]);
+    expect(roleRefs).toEqual(['{{ include "mic.fullname" . }}', '{{ include "mic.fullname" . }}', '{{ include "mic.fullname" . }}-leader-election', '{{ include "mic.fullname" . }}-leader-election']);
+    expect([...text.matchAll(/^ {4}namespace: (.*)$/gm)].map((m) => m[1])).toEqual(['{{ .Release.Namespace }}', '{{ .Release.Namespace }}']);
+  });
+
+  it('puts the lock in upstream MIC\'s namespace unless mic.leaderElection.namespace moves it', () => {
+    expect(at(values, 'mic.leaderElection.namespace')).toBe('default');
+    expect(at(values, 'mic.leaderElection.name')).toBe('aad-pod-identity-mic');
+    // Empty means upstream's flag default too (upstream's chart passes no flag then), never the release namespace.
+    expect(templates.get('_helpers.tpl')).toContain('{{- default "default" .Values.mic.leaderElection.namespace -}}');
   });
 
   it('labels pods so the MIC exception matches them', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -33,10 +33,15 @@ const EXPECTED_CLUSTER_GRANTS: Record<string, string[]> = {
 };
 /** Namespaced grants in MIC's own namespace. */
 const EXPECTED_NAMESPACE_GRANTS: Record<string, string[]> = {
-  'coordination.k8s.io/leases': ['create', 'get', 'update'],
-  'core/endpoints': ['create', 'get', 'update'],
   'core/configmaps': ['create', 'delete', 'get', 'list', 'update', 'watch'],
 };
+/** Grants in the leader-election lock namespace (upstream MIC's Endpoints record and a Lease), and nothing else there. */
+const EXPECTED_LOCK_GRANTS: Record<string, string[]> = {
+  'coordination.k8s.io/leases': ['create', 'get', 'update'],
+  'core/endpoints': ['create', 'get', 'update'],
+};
+/** Upstream MIC's lock namespace: its `--leader-election-namespace` default, which its manifests and chart keep. */
+const UPSTREAM_LOCK_NAMESPACE = 'default';
 
 type Container = {
   name: string;
@@ -54,6 +59,18 @@ type Container = {
 function base(): K8sObject[] {
   const [k] = parseYamlFile(join(CONFIG, 'base/kustomization.yaml')) as { resources: string[] }[];
   return (k?.resources ?? []).flatMap((file) => objectsOf(`base/${file}`));
+}
+
+/** The `--leader-election-namespace` a Deployment's mic container passes; throws when absent. */
+function lockNamespace(deployment: K8sObject): string {
+  const arg = micContainer(deployment).args?.find((a) => a.startsWith('--leader-election-namespace='));
+  if (!arg) throw new Error('no --leader-election-namespace');
+  return arg.slice('--leader-election-namespace='.length);
+}
+
+/** Union of the grants of every Role in `namespace`. */
+function roleGrantsIn(objects: K8sObject[], namespace: string): Record<string, string[]> {
+  return grants(objects.filter((o) => o.kind === 'Role' && o.metadata?.namespace === namespace).flatMap((r) => r.rules as PolicyRule[]));
 }
 
 function micContainer(deployment: K8sObject): Container {
@@ -163,9 +180,7 @@ describe('base Deployment', () => {
   });
 
   it('passes upstream-style args and MIC_POD_NAMESPACE from the downward API', () => {
-    expect(mic.args).toEqual(
-      expect.arrayContaining(['--cloudconfig=/etc/kubernetes/azure.json', '--leader-election-namespace=$(MIC_POD_NAMESPACE)']),
-    );
+    expect(mic.args).toEqual(expect.arrayContaining(['--cloudconfig=/etc/kubernetes/azure.json', '--leader-election-name=aad-pod-identity-mic']));
     const env = mic.env?.find((e) => e.name === 'MIC_POD_NAMESPACE');
     expect(env?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
     // $(VAR) expansion only works for variables defined in env.
@@ -210,20 +225,36 @@ describe('base Deployment', () => {
   it('runs as the ServiceAccount the RBAC bindings name', () => {
     const sa = only(objects, 'ServiceAccount');
     expect(podSpec.serviceAccountName).toBe(sa.metadata?.name);
-    for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
-      const binding = only(objects, kind);
+    const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding');
+    expect(bindings.map((b) => b.kind).sort()).toEqual(['ClusterRoleBinding', 'RoleBinding', 'RoleBinding']);
+    for (const binding of bindings) {
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata?.name, namespace: sa.metadata?.namespace }]);
     }
     expect(at(only(objects, 'ClusterRoleBinding'), 'roleRef.name')).toBe(only(objects, 'ClusterRole').metadata?.name);
-    expect(at(only(objects, 'RoleBinding'), 'roleRef.name')).toBe(only(objects, 'Role').metadata?.name);
+    // Each RoleBinding names a Role of its own namespace, and every Role is bound.
+    const roles = objects.filter((o) => o.kind === 'Role').map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
+    const bound = objects.filter((o) => o.kind === 'RoleBinding').map((b) => `${b.metadata?.namespace}/${String(at(b, 'roleRef.name'))}`);
+    expect(bound.sort()).toEqual(roles.sort());
   });
 
-  it('lives with everything else in one namespace', () => {
+  it('keeps the leader-election lock in upstream MIC\'s namespace, so an upstream MIC and this one exclude each other', () => {
+    expect(lockNamespace(deployment)).toBe(UPSTREAM_LOCK_NAMESPACE);
+    expect(mic.args).toEqual(expect.arrayContaining(['--leader-election-name=aad-pod-identity-mic', '--leader-election-duration=15s']));
+  });
+
+  it('lives with everything else in one namespace, except the lock Role and RoleBinding (in the lock namespace)', () => {
     const ns = only(objects, 'Namespace').metadata?.name;
+    const lockObjects = ['Role', 'RoleBinding'].map((kind) => only(objects, kind, 'aad-pod-identity-mic-leader-election'));
+    for (const obj of lockObjects) expect({ kind: obj.kind, ns: obj.metadata?.namespace }).toEqual({ kind: obj.kind, ns: lockNamespace(deployment) });
     for (const obj of objects) {
-      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(obj.kind ?? '')) continue;
+      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(obj.kind ?? '') || lockObjects.includes(obj)) continue;
       expect({ kind: obj.kind, ns: obj.metadata?.namespace }).toEqual({ kind: obj.kind, ns });
     }
+  });
+
+  it('sets no kustomize namespace, which would move the lock Role away from the lock', () => {
+    const [k] = parseYamlFile(join(CONFIG, 'base/kustomization.yaml')) as { namespace?: string }[];
+    expect(k?.namespace).toBeUndefined();
   });
 });
 
@@ -235,7 +266,17 @@ describe('base RBAC', () => {
   });
 
   it('grants exactly the listed verbs in the MIC namespace', () => {
-    expect(grants(only(objects, 'Role').rules as PolicyRule[])).toEqual(EXPECTED_NAMESPACE_GRANTS);
+    expect(roleGrantsIn(objects, only(objects, 'Namespace').metadata?.name ?? '')).toEqual(EXPECTED_NAMESPACE_GRANTS);
+  });
+
+  it('grants only the lock verbs in the lock namespace', () => {
+    const deployment = only(objects, 'Deployment', 'mic');
+    expect(roleGrantsIn(objects, lockNamespace(deployment))).toEqual(EXPECTED_LOCK_GRANTS);
+  });
+
+  it('has Roles in exactly the MIC and lock namespaces', () => {
+    const namespaces = new Set(objects.filter((o) => o.kind === 'Role').map((r) => r.metadata?.namespace));
+    expect([...namespaces].sort()).toEqual([only(objects, 'Namespace').metadata?.name, UPSTREAM_LOCK_NAMESPACE].sort());
   });
 });
 
@@ -332,8 +373,11 @@ describe('rendered kustomizations', () => {
   maybe('base renders (kubectl kustomize)', () => {
     const objects = render('base');
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['AzurePodIdentityException', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'ServiceAccount'].sort(),
+      ['AzurePodIdentityException', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount'].sort(),
     );
+    expect(roleGrantsIn(objects, 'aad-pod-identity')).toEqual(EXPECTED_NAMESPACE_GRANTS);
+    expect(roleGrantsIn(objects, lockNamespace(only(objects, 'Deployment')))).toEqual(EXPECTED_LOCK_GRANTS);
+    expect(lockNamespace(only(objects, 'Deployment'))).toBe(UPSTREAM_LOCK_NAMESPACE);
   });
 
   maybe('secret-config renders non-root with the Secret (kubectl kustomize)', () => {
@@ -367,6 +411,78 @@ describe('rendered kustomizations', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  /** Renders kustomization files written to a temp dir (`{ 'a/kustomization.yaml': text }`), `<config>` standing for the config/ path. */
+  const renderWritten = (files: Record<string, string>, entry: string): K8sObject[] => {
+    const dir = mkdtempSync(join(tmpdir(), 'mic-kustomize-'));
+    try {
+      for (const [file, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, file)), { recursive: true });
+        writeFileSync(join(dir, file), text.replaceAll('<config>', relative(dirname(join(dir, file)), CONFIG)));
+      }
+      const out = execFileSync('kubectl', ['kustomize', join(dir, entry)], { encoding: 'utf8', timeout: 30_000 });
+      return parseAllDocuments(out).map((d) => d.toJS() as K8sObject);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const lockObjects = (objects: K8sObject[]): { ns: string | undefined; subjects: unknown }[] =>
+    ['Role', 'RoleBinding'].map((kind) => only(objects, kind, 'aad-pod-identity-mic-leader-election')).map((o) => ({ ns: o.metadata?.namespace, subjects: o.subjects }));
+  const namespaceArg = `  - target: {kind: Deployment, name: mic}
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/containers/0/args/3
+        value: --leader-election-namespace=kube-system
+`;
+
+  maybe('docs/deploy.md "Lock namespace": moving the lock moves its Role and RoleBinding (kubectl kustomize)', () => {
+    const metadataPatch = (kind: string): string => `  - target: {kind: ${kind}, name: aad-pod-identity-mic-leader-election}
+    patch: |-
+      - op: replace
+        path: /metadata/namespace
+        value: kube-system
+`;
+    const objects = renderWritten({ 'kustomization.yaml': `resources: [<config>/base]\npatches:\n${namespaceArg}${metadataPatch('Role')}${metadataPatch('RoleBinding')}` }, '.');
+    expect(lockNamespace(only(objects, 'Deployment'))).toBe('kube-system');
+    const sa = { kind: 'ServiceAccount', name: 'aad-pod-identity-mic', namespace: 'aad-pod-identity' };
+    expect(lockObjects(objects)).toEqual([{ ns: 'kube-system', subjects: undefined }, { ns: 'kube-system', subjects: [sa] }]);
+    expect(roleGrantsIn(objects, 'kube-system')).toEqual(EXPECTED_LOCK_GRANTS);
+  });
+
+  maybe('docs/deploy.md "Lock namespace": MIC in another namespace keeps the lock in default (kubectl kustomize)', () => {
+    // A namespace: in the same kustomization as the patches would win (kustomize applies it last).
+    const oneLayer = renderWritten({ 'kustomization.yaml': 'namespace: mic-system\nresources: [<config>/base]\n' }, '.');
+    expect(lockObjects(oneLayer).map((o) => o.ns)).toEqual(['mic-system', 'mic-system']);
+    const objects = renderWritten(
+      {
+        'moved/kustomization.yaml': 'namespace: mic-system\nresources: [<config>/base]\n',
+        'kustomization.yaml': `resources: [moved]
+patches:
+  - target: {kind: Role, name: aad-pod-identity-mic-leader-election}
+    patch: |-
+      - op: replace
+        path: /metadata/namespace
+        value: default
+  - target: {kind: RoleBinding, name: aad-pod-identity-mic-leader-election}
+    patch: |-
+      - op: replace
+        path: /metadata/namespace
+        value: default
+      - op: replace
+        path: /subjects/0/namespace
+        value: mic-system
+`,
+      },
+      '.',
+    );
+    const sa = { kind: 'ServiceAccount', name: 'aad-pod-identity-mic', namespace: 'mic-system' };
+    expect(only(objects, 'ServiceAccount').metadata?.namespace).toBe('mic-system');
+    expect(lockObjects(objects)).toEqual([{ ns: 'default', subjects: undefined }, { ns: 'default', subjects: [sa] }]);
+    expect(lockNamespace(only(objects, 'Deployment'))).toBe('default');
+    expect(roleGrantsIn(objects, 'default')).toEqual(EXPECTED_LOCK_GRANTS);
+    expect(roleGrantsIn(objects, 'mic-system')).toEqual(EXPECTED_NAMESPACE_GRANTS);
+    expect(only(objects, 'RoleBinding', 'aad-pod-identity-mic').subjects).toEqual([sa]);
   });
 
   maybe('policy renders (kubectl kustomize)', () => {

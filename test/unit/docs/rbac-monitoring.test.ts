@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { readAlertGroups, type RuleGroups } from '../../../hack/docs/alerts.js';
 import { controllerMetrics } from '../../../hack/docs/metrics.js';
-import { baseDir, baseRbacRules, missingWhy } from '../../../hack/docs/rbac.js';
+import { baseDir, baseNamespaces, baseRbacRules, missingWhy, renderRbacTable } from '../../../hack/docs/rbac.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -23,6 +23,16 @@ describe('RBAC of config/base', () => {
 
   it('has a why (hack/docs/rbac-why.ts) for every granted verb', () => {
     expect(rules.flatMap(missingWhy)).toEqual([]);
+  });
+
+  it('tells the MIC namespace from the lock namespace, and grants only the lock objects in the latter', () => {
+    const namespaces = baseNamespaces(baseDir(ROOT));
+    expect(namespaces).toEqual({ mic: 'aad-pod-identity', lock: 'default' });
+    const lockResources = rules.filter((r) => r.scope === namespaces.lock).flatMap((r) => r.resources);
+    expect(lockResources.sort()).toEqual(['endpoints', 'leases']);
+    const table = renderRbacTable(baseDir(ROOT));
+    expect(table).toContain('lock namespace `default` (Role `aad-pod-identity-mic-leader-election`)');
+    expect(table).toContain('MIC namespace (Role `aad-pod-identity-mic`)');
   });
 });
 

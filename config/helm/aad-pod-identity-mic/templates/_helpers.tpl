@@ -39,7 +39,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* Namespace of the leader-election Lease. */}}
+{{/* Namespace of the leader-election locks (Endpoints and Lease): upstream MIC's "default" unless set. */}}
 {{- define "mic.leaseNamespace" -}}
-{{- default .Release.Namespace .Values.mic.leaderElection.namespace -}}
+{{- default "default" .Values.mic.leaderElection.namespace -}}
 {{- end -}}
