@@ -19,7 +19,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { serviceAccountUser, startEnvtest, type Envtest } from '../support/envtest.js';
 import { REPO_ROOT, rawRequest } from '../support/kube-conformance-env.js';
 import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.js';
@@ -176,7 +176,12 @@ describe.each(variants.map((v, i) => [v.name, v, i] as const))('controller as th
     await mic.addVmss(pool, [node(0), node(1)]);
     await mic.addIdentity(id, appNs);
     await mic.addIdentity(refusedId, appNs, { assignable: false });
-    await mic.startReplica(`mic-rbac-${index}`, { namespace: v.sa.namespace, leaseName: 'aad-pod-identity-mic' });
+    // The lock lives where the manifests put it (upstream's default/aad-pod-identity-mic), MIC's ConfigMaps
+    // in its own namespace. Each variant starts without lock objects, so its replica creates them (the
+    // `create` grants are then exercised, not left over from the previous variant).
+    await core.deleteNamespacedEndpoints({ namespace: 'default', name: 'aad-pod-identity-mic' }).catch(() => undefined);
+    await env.kc.makeApiClient(CoordinationV1Api).deleteNamespacedLease({ namespace: 'default', name: 'aad-pod-identity-mic' }).catch(() => undefined);
+    await mic.startReplica(`mic-rbac-${index}`, { namespace: v.sa.namespace, lockNamespace: 'default', leaseName: 'aad-pod-identity-mic' });
     // The readiness gate only where the roles grant what it needs (an opt-in feature on some trees).
     const gate = allowingGrants(grants, { verb: 'patch', group: '', resource: 'pods/status', namespace: appNs, name: 'gated' }).length > 0;
     await mic.addPod('gated', appNs, node(0), id, { readinessGate: gate });

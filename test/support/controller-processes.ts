@@ -40,8 +40,10 @@ export interface ReplicaOptions {
   leaseName?: string;
   /** Lease duration (default 3s). */
   leaseDuration?: string;
-  /** Namespace of the Lease and of MIC's ConfigMaps (default `default`). */
+  /** MIC's namespace: its ConfigMaps, and the lock unless `lockNamespace` is given (default `default`). */
   namespace?: string;
+  /** Namespace of the leader locks (Endpoints record and Lease); default: `namespace`. */
+  lockNamespace?: string;
   extraArgs?: string[];
   /** Overrides of the replica's environment. */
   env?: Record<string, string>;
@@ -143,7 +145,7 @@ export async function startControllerEnv(o: ControllerEnvOptions): Promise<Contr
         '--cloudconfig', files.azureJson,
         '--leader-election-instance', name,
         '--leader-election-name', ro.leaseName ?? 'aad-pod-identity-mic',
-        '--leader-election-namespace', ro.namespace ?? 'default',
+        '--leader-election-namespace', ro.lockNamespace ?? ro.namespace ?? 'default',
         '--leader-election-duration', ro.leaseDuration ?? '3s',
         '--http-probe-port', String(probePort),
         '--prometheus-port', String(await freePort()),
