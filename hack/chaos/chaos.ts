@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `make chaos`: `node dist/hack/chaos/chaos.js [--seed N] [--steps N] [--quiesce-every N]`.
+ * `make chaos`: `node dist/hack/chaos/chaos.js [--seed N] [--steps N] [--quiesce-every N] [--actor-rate N]`.
  * `make chaos-figures`: `... --figures [--only inprocess,kill9,stale] [--lease-duration S]
  * [--burst N] [--stale N] [--client-qps Q[,Q...]]`.
  * Runs the randomized invariant suite (or, with `--figures`, the failover and recovery
@@ -15,6 +15,7 @@ interface Args {
   seed: number;
   steps: number;
   quiesceEvery: number;
+  actorRate: number;
   figures: boolean;
   staleCount: number;
   /** Measurements of `--figures`. */
@@ -26,7 +27,7 @@ interface Args {
 
 const MEASUREMENTS = ['inprocess', 'kill9', 'stale'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
-const USAGE = 'usage: chaos [--seed N] [--steps N] [--quiesce-every N]\n       chaos --figures [--only inprocess,kill9,stale] [--lease-duration S] [--burst N] [--stale N] [--client-qps Q[,Q...]]';
+const USAGE = 'usage: chaos [--seed N] [--steps N] [--quiesce-every N] [--actor-rate N]\n       chaos --figures [--only inprocess,kill9,stale] [--lease-duration S] [--burst N] [--stale N] [--client-qps Q[,Q...]]';
 
 function bad(message: string): never {
   process.stderr.write(`chaos: ${message}\n${USAGE}\n`);
@@ -35,7 +36,7 @@ function bad(message: string): never {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    seed: Math.floor(Math.random() * 2 ** 31), steps: 200, quiesceEvery: 25, figures: false, staleCount: 1000,
+    seed: Math.floor(Math.random() * 2 ** 31), steps: 200, quiesceEvery: 25, actorRate: 1, figures: false, staleCount: 1000,
     only: new Set(MEASUREMENTS), leaseDurationMs: 15_000, burstPods: 60, clientQps: [5],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -50,6 +51,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--steps') args.steps = value();
     else if (flag === '--quiesce-every') args.quiesceEvery = Math.max(1, value());
     else if (flag === '--stale') args.staleCount = value();
+    else if (flag === '--actor-rate') args.actorRate = value();
     else if (flag === '--figures') args.figures = true;
     else if (flag === '--burst') args.burstPods = Math.max(1, value());
     else if (flag === '--lease-duration') {
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
     process.exit(bad.some((n) => (n ?? 0) > 0) ? 1 : 0);
   }
   out(`chaos: seed ${args.seed}, ${args.steps} steps`);
-  const report = await runChaos({ seed: args.seed, steps: args.steps, quiesceEvery: args.quiesceEvery, progress: out });
+  const report = await runChaos({ seed: args.seed, steps: args.steps, quiesceEvery: args.quiesceEvery, actorRate: args.actorRate, progress: out });
   out(formatReport(report));
   process.exit(report.violations.length > 0 ? 1 : 0);
 }

@@ -39,6 +39,8 @@ export interface ChaosEnvOptions {
   immutableClientIds?: string[];
   /** Directory with the CRD YAML files (default `./crds`). */
   crdDir?: string;
+  /** `--clientQps` of the replicas (default: the controller's default, 5). */
+  clientQps?: number;
 }
 
 /** One controller replica. */
@@ -181,10 +183,12 @@ export class ChaosEnv {
       updateUserMsiRetryIntervalMs: 200,
       immutableUserMsis: this.#o.immutableClientIds ?? [],
       forceNamespaced: o.forceNamespaced,
+      ...(this.#o.clientQps !== undefined ? { clientQps: this.#o.clientQps } : {}),
       ...o.options,
     };
     const replica = { name, forceNamespaced: o.forceNamespaced, crashAfterWrite: false, state: 'running' } as Replica;
-    const cloud = createAzureCloudProvider(this.cloudConfig, { logger, updateIntervalInMs: 100, additionalPolicies: [this.#fence(replica)] });
+    // The replica's name in the User-Agent lets the emulator's audit attribute every write to it.
+    const cloud = createAzureCloudProvider(this.cloudConfig, { logger, userAgent: `aad-pod-identity/MIC chaos-replica/${name}`, updateIntervalInMs: 100, additionalPolicies: [this.#fence(replica)] });
     replica.app = new MicApp({
       options,
       subscriptionId: CHAOS_SUB,

@@ -1,11 +1,15 @@
 /**
- * The randomized invariant run: a seeded stream of cluster changes, Azure drift and faults against
- * two controller replicas, with invariants checked after every step and at quiescence points.
+ * The randomized invariant run: a seeded stream of cluster changes, Azure drift, out-of-band
+ * writers (actors.ts) and faults against two controller replicas, with invariants checked after
+ * every step (invariants.ts) and at quiescence points (oracle.ts).
  */
-import { identityId } from '../emulators/azure/index.js';
+import { identityId, vmId, vmssId } from '../emulators/azure/index.js';
+import { ACTOR_KINDS, OutOfBandActors, type ActorKind, type ActorTarget } from './actors.js';
 import { ChaosEnv, CHAOS_RG, CHAOS_SUB, type Replica } from './env.js';
-import { forbiddenRemovals, quiescenceProblems } from './oracle.js';
+import { AssignedSampler, short, WriteLedger, type AssignedBounds, type WriteViolation } from './invariants.js';
+import { quiescenceProblems } from './oracle.js';
 import { Prng } from './prng.js';
+import { actorOfAgent, isControllerWrite, writerName } from './writers.js';
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
@@ -17,6 +21,16 @@ export interface ChaosOptions {
   quiesceTimeoutMs?: number;
   /** Probability that a step also injects a fault (default 0.35). */
   faultRate?: number;
+  /** Most pods alive at once; `addPod` deletes a pod instead beyond it (default 40). */
+  maxPods?: number;
+  /** Longest random pause between two steps (ms, default 40). */
+  maxPauseMs?: number;
+  /** Multiplies the weights of the out-of-band actors (default 1). */
+  actorRate?: number;
+  /** `--clientQps` of the replicas (default 25: the Kubernetes write budget is not what this run tests). */
+  clientQps?: number;
+  /** Windows of invariant (b) (defaults: see {@link DEFAULT_ASSIGNED_BOUNDS}). */
+  assignedBounds?: AssignedBounds;
   /** Progress lines (default: none). */
   progress?: (line: string) => void;
   crdDir?: string;
@@ -35,6 +49,16 @@ export interface ChaosReport {
   maxConvergeMs: number;
   armWrites: number;
   replicasStarted: number;
+  /** Out-of-band actions by actor and outcome (`policy.written`, `upgrade.gave-up`, ...). */
+  actors: Record<string, number>;
+  /** Invariant (a): controller writes checked; (b): Assigned observations, of which inside a repair window. */
+  controllerWritesChecked: number;
+  assignedObservations: number;
+  assignedInWindow: number;
+  /** Longest observed time an AAI stayed Assigned after an out-of-band removal (ms, within the bound). */
+  maxStaleAssignedMs: number;
+  /** Mean wall-clock time of a step, quiescence waits included (ms). */
+  meanStepMs: number;
   violations: string[];
   /** Every log line the replicas wrote (not printed; for secret scans). */
   logLines: string[];
@@ -51,11 +75,15 @@ const SELECTORS = ['web', 'api', 'batch', 'db'];
 const MANAGED = Array.from({ length: 8 }, (_, i) => `managed-${i}`);
 const FOREIGN = ['foreign-0', 'foreign-1', 'foreign-2'];
 
+const ADDON = 'addon-omsagent';
+
 const ACTIONS = {
   addPod: 8, deletePod: 4, relabelPod: 2, movePod: 2,
   addIdentity: 3, editIdentity: 1, deleteIdentity: 1,
   addBinding: 3, editBinding: 1, deleteBinding: 1,
   addNode: 1, removeNode: 1, foreignAdd: 1, driftRemove: 1, toggleNamespaced: 0.3,
+  // Out-of-band writers through ARM REST (actors.ts).
+  policy: 0.6, addon: 0.6, upgrade: 0.4, human: 0.6,
 } as const;
 const FAULTS = {
   arm429: 2, arm5xx: 2, armDrop: 1, armLroFail: 1, arm409: 1, identityForbidden: 0.4, identityVanished: 0.3,
@@ -63,6 +91,15 @@ const FAULTS = {
 } as const;
 type Action = keyof typeof ACTIONS;
 type Fault = keyof typeof FAULTS;
+
+/**
+ * Default windows of invariant (b) for the chaos topology (reconcile interval 1 s, lease 3 s):
+ * an AAI may turn Assigned up to 6 s after an out-of-band removal (its confirmed read may be one
+ * interval old, plus the rate-limited status write), and may stay Assigned up to 30 s after one (a
+ * drift read every interval, but at most 12 reads/min per VMSS under ARM's limits, a leader failover,
+ * and a 429/409-delayed repair).
+ */
+export const DEFAULT_ASSIGNED_BOUNDS: AssignedBounds = { newAssignMs: 6_000, repairMs: 30_000 };
 
 const CRD = 'aadpodidentity.k8s.io/v1';
 const idOf = (name: string): string => identityId(CHAOS_SUB, CHAOS_RG, name);
@@ -74,11 +111,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const rnd = new Prng(o.seed);
   const log = o.progress ?? (() => undefined);
   const kubeletClientId = 'c0ffee00-0000-4000-8000-00000000cafe';
-  const env = await ChaosEnv.start({ vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir });
+  const env = await ChaosEnv.start({ vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir, clientQps: o.clientQps ?? 25 });
   const az = env.azure.controls;
   const report: ChaosReport = {
     seed: o.seed, steps: 0, actions: {}, faults: {}, checks: 0, quiescencePoints: 0, maxConvergeMs: 0,
     armWrites: 0, replicasStarted: 0, violations: [], logLines: env.logLines, clientSecret: env.azure.clientSecret, durationMs: 0,
+    actors: {}, controllerWritesChecked: 0, assignedObservations: 0, assignedInWindow: 0, maxStaleAssignedMs: 0, meanStepMs: 0,
   };
   const violation = (raw: string): void => {
     const v = raw.replace(/\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.(compute|managedidentity)\/[a-z]+\//gi, '');
@@ -100,10 +138,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   for (const n of [...MANAGED, ...FOREIGN]) az.addIdentity(CHAOS_SUB, CHAOS_RG, n, { clientId: clientIds.get(n) });
   const kubelet = az.addIdentity(CHAOS_SUB, CHAOS_RG, 'kubelet', { clientId: kubeletClientId });
   const legacy = az.addIdentity(CHAOS_SUB, CHAOS_RG, 'legacy', { clientId: clientIds.get('legacy') });
+  const addon = az.addIdentity(CHAOS_SUB, CHAOS_RG, ADDON);
   for (const t of env.targetIds()) az.setResourceIdentities(t, t.includes(VMSS_A) ? [kubelet, legacy] : [kubelet], 'initial');
   const immutable = new Set([kubelet.toLowerCase()]);
   const broken = new Set<string>();
   const bindable = [...MANAGED, 'kubelet', 'legacy'];
+
+  // Invariants (a) and (b), fed incrementally from the emulator's attributed write log.
+  const ledger = new WriteLedger({ immutable, manageable: new Set(bindable.map((n) => idOf(n).toLowerCase())) });
+  const sampler = new AssignedSampler(o.assignedBounds ?? DEFAULT_ASSIGNED_BOUNDS);
+  const actors = new OutOfBandActors({
+    azure: env.azure, subscriptionId: CHAOS_SUB, resourceGroup: CHAOS_RG, addonIdentity: addon,
+    aksManaged: new Set([kubelet.toLowerCase(), addon.toLowerCase()]),
+    controllerOwned: (t) => ledger.controllerOwned(t),
+  });
+  const actorTargets: ActorTarget[] = [
+    ...[VMSS_A, VMSS_B].map((name) => ({ kind: 'vmss' as const, name, id: vmssId(CHAOS_SUB, CHAOS_RG, name).toLowerCase() })),
+    { kind: 'vm', name: VM, id: vmId(CHAOS_SUB, CHAOS_RG, VM).toLowerCase() },
+  ];
 
   let namespaced = false;
   let podSeq = 0;
@@ -132,13 +184,39 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     kind === 'pods' ? `/api/v1/namespaces/${ns}/pods/${name}` : `/apis/${CRD}/namespaces/${ns}/${kind}/${name}`;
   const objName = (x: { metadata?: { name?: string; namespace?: string } }) => ({ name: x.metadata?.name ?? '', ns: x.metadata?.namespace ?? '' });
 
+  /** Evidence of the controller's view of a target: its reads and the other writers' writes since `since`. */
+  const controllerContext = (target: string, since: number, until: number): string => {
+    const reads = az.auditLog().filter((e) => e.method === 'GET' && e.resource === target && e.status === 200 && !actorOfAgent(e.agent));
+    const lastRead = reads.filter((e) => e.at <= until).pop();
+    const from = Math.min(since, lastRead?.at ?? since);
+    const others = az.identityWrites(target).filter((w) => w.at >= from && w.at < until && !isControllerWrite(w));
+    const state = (x: { systemAssigned: boolean; userAssigned: string[] }): string => `{system ${x.systemAssigned ? 'on' : 'off'}, ${x.userAssigned.map(short).join(',') || '-'}}`;
+    return `; controller's reads of ${short(target)}: last before ${new Date(until).toISOString().slice(11, 23)} at ${lastRead ? new Date(lastRead.at).toISOString().slice(11, 23) : 'never'}` +
+      `, ${reads.filter((e) => e.at > since && e.at <= until).length} since ${new Date(since).toISOString().slice(11, 23)}` +
+      `; other writers since that read: ${others.map((w) => `${writerName(w)}@${new Date(w.at).toISOString().slice(11, 23)} ${state(w.before)}→${state(w.after)}`).join(', ') || 'none'}` +
+      `; leader ${env.leader()?.name ?? 'none'}; recent ${recent.join(' ')}`;
+  };
+  const describeWrite = (v: WriteViolation): string => {
+    const w = v.write;
+    const state = (x: { systemAssigned: boolean; userAssigned: string[] }): string => `{system ${x.systemAssigned ? 'on' : 'off'}, user ${x.userAssigned.map(short).join(',') || '-'}}`;
+    return `(a) controller write on ${short(w.resource)} applied at ${new Date(w.at).toISOString().slice(11, 23)} by "${w.agent ?? '?'}" sent ${JSON.stringify(w.request)}; ` +
+      `before ${state(w.before)}, after ${state(w.after)}: ${v.problems.join('; ')}${controllerContext(w.resource.toLowerCase(), w.at - 60_000, w.at)}`;
+  };
+
   const continuousChecks = (): void => {
-    report.checks += 2;
-    for (const v of forbiddenRemovals(az.identityChanges(), immutable)) violation(v);
+    report.checks += 3;
+    // One synchronous snapshot of both emulators: Azure state, write log, cluster objects.
+    const targets = env.azureTargets();
+    for (const v of ledger.apply(az.identityWrites(undefined, ledger.position))) violation(describeWrite(v));
+    const now = Date.now();
+    for (const v of sampler.sample(view(), targets, ledger, now)) {
+      violation(`(b) ${v.message}${controllerContext(v.target, v.removedAt ?? now - 60_000, now)}`);
+    }
     for (const v of env.fenceViolations) violation(v);
   };
 
   const quiesce = async (label: string): Promise<void> => {
+    await actors.settle();
     await ensureReplicas();
     report.quiescencePoints++;
     const t0 = Date.now();
@@ -167,6 +245,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       case 'addPod': {
         const node = rnd.pick(nodes);
         if (!node) return false;
+        if (v.pods.length >= (o.maxPods ?? 40)) return act('deletePod');
         put(podObject(`p-${podSeq++}`, rnd.pick(NAMESPACES)!, node, rnd.pick(SELECTORS)!));
         return true;
       }
@@ -247,14 +326,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       case 'driftRemove': {
         // Remove, behind the controller's back, an identity the controller itself added.
         const t = rnd.pick(env.targetIds())!;
-        const owned = new Set<string>();
-        for (const c of az.identityChanges(t)) {
-          if (c.op === 'add' && c.by === 'arm-client') owned.add(c.identity);
-          else owned.delete(c.identity);
-        }
-        const victim = rnd.pick([...owned]);
+        const victim = rnd.pick(ledger.controllerOwned(t).sort());
         if (!victim) return false;
         az.setResourceIdentities(t, az.getResourceIdentities(t).userAssigned.filter((x) => x !== victim), 'drift');
+        return true;
+      }
+      case 'policy':
+      case 'addon':
+      case 'human':
+      case 'upgrade': {
+        const targets = a === 'upgrade' ? actorTargets.filter((t) => t.kind === 'vmss') : actorTargets;
+        const target = rnd.pick(targets)!;
+        const seed = rnd.int(2 ** 31);
+        if (!actors.start(a as ActorKind, target, seed)) return false;
+        remember(`${a}:${short(target.id)}`);
         return true;
       }
       case 'toggleNamespaced': {
@@ -319,11 +404,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   put(identityObject('id-legacy', 'default', 'legacy'));
   put(bindingObject('b-legacy', 'default', 'id-legacy', 'api'));
 
+  const weights: Record<Action, number> = { ...ACTIONS };
+  for (const k of ACTOR_KINDS) weights[k] *= o.actorRate ?? 1;
   try {
     await ensureReplicas();
     for (let step = 1; step <= o.steps; step++) {
       report.steps = step;
-      const a = rnd.weighted(ACTIONS);
+      const a = rnd.weighted(weights);
       if (await act(a)) count(report.actions, a);
       if (rnd.chance(o.faultRate ?? 0.35)) {
         const f = rnd.weighted(FAULTS);
@@ -336,10 +423,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (env.running().length < 2 && rnd.chance(0.5)) await startReplica();
       continuousChecks();
       if (step % (o.quiesceEvery ?? 25) === 0) await quiesce(`step ${step}`);
-      await pace(rnd.int(120));
+      await pace(rnd.int((o.maxPauseMs ?? 40) + 1));
     }
     await quiesce('the last step');
   } finally {
+    await actors.settle();
+    for (const r of actors.records) count(report.actors, `${r.actor}.${r.outcome}`);
+    report.controllerWritesChecked = ledger.controllerWrites;
+    report.assignedObservations = sampler.observations;
+    report.assignedInWindow = sampler.inWindow;
+    report.maxStaleAssignedMs = sampler.maxStaleMs;
+    report.meanStepMs = report.steps > 0 ? (Date.now() - started) / report.steps : 0;
     report.armWrites = env.writes.length;
     report.durationMs = Date.now() - started;
     await env.stop();
@@ -354,7 +448,9 @@ export function formatReport(r: ChaosReport): string {
     `chaos seed=${r.seed} steps=${r.steps} duration=${(r.durationMs / 1000).toFixed(1)}s`,
     `actions: ${bag(r.actions)}`,
     `faults injected (${Object.values(r.faults).reduce((s, n) => s + n, 0)}): ${bag(r.faults)}`,
-    `replicas started: ${r.replicasStarted}; ARM writes: ${r.armWrites}`,
+    `replicas started: ${r.replicasStarted}; ARM writes: ${r.armWrites}; mean step ${r.meanStepMs.toFixed(0)} ms`,
+    `out-of-band actions: ${bag(r.actors)}`,
+    `(a) controller writes checked: ${r.controllerWritesChecked}; (b) Assigned observations: ${r.assignedObservations}, inside a repair window: ${r.assignedInWindow}, longest: ${(r.maxStaleAssignedMs / 1000).toFixed(1)}s`,
     `invariant checks: ${r.checks}; quiescence points: ${r.quiescencePoints}; slowest convergence: ${(r.maxConvergeMs / 1000).toFixed(1)}s`,
     `violations: ${r.violations.length}`,
     ...r.violations.map((v) => `  - ${v}`),

@@ -21,6 +21,9 @@ import type { ComputeResource } from './store.js';
 import type { CallKind, ThrottleTarget } from './throttling.js';
 import type { TokenGrant } from './tokens.js';
 
+/** Who sent a request: the token's grant plus the client's `User-Agent` (write attribution). */
+export type Caller = TokenGrant & { userAgent?: string };
+
 /** A resolved ARM request. */
 export interface ArmRoute {
   kind: CallKind;
@@ -28,7 +31,7 @@ export interface ArmRoute {
   /** Lower-cased ARM ID of the concerned resource (audit, counters). */
   resource?: string;
   /** Produces the reply; may throw {@link ArmError}. */
-  handle(body: string, caller: TokenGrant): Reply;
+  handle(body: string, caller: Caller): Reply;
 }
 
 const SUB = '/subscriptions/([^/]+)';
@@ -225,7 +228,7 @@ function parseJson(body: string): Record<string, unknown> {
 }
 
 /** Validates a PATCH and starts its long-running operation (202), or throws the ARM error. */
-function patchReply(core: EmulatorCore, resource: ComputeResource, rawBody: string, caller: TokenGrant, apiVersion: string, path: string): Reply {
+function patchReply(core: EmulatorCore, resource: ComputeResource, rawBody: string, caller: Caller, apiVersion: string, path: string): Reply {
   const now = core.clock.now();
   const running = core.ops.running(resource);
   if (running) throw operationInProgress(resource.id, running.id, running.doneAt - now);
@@ -259,7 +262,8 @@ function patchReply(core: EmulatorCore, resource: ComputeResource, rawBody: stri
     (doneAt) => {
       // Re-apply the delta to the state at completion (a back-door change may have happened meanwhile).
       const final = applyIdentityPatch(core.store.identityState(resource), identity);
-      if (!isArmError(final)) core.store.setIdentityState(resource, final.state, 'arm-client', core.clock.realTimeOf(doneAt));
+      const writer = { by: 'arm-client', request: identity, ...(caller.userAgent !== undefined ? { agent: caller.userAgent } : {}) };
+      if (!isArmError(final)) core.store.setIdentityState(resource, final.state, writer, core.clock.realTimeOf(doneAt));
     },
     failure,
   );

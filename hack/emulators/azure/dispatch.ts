@@ -90,8 +90,9 @@ export async function dispatch(core: EmulatorCore, req: IncomingMessage, res: Se
   const armRoute = plane === 'arm' && !tokenRoute ? resolveArmRoute(core, method, url) : undefined;
   const kind: CallKind = tokenRoute ? 'token' : (armRoute?.kind ?? 'read');
   const resource = armRoute?.resource;
+  const agent = req.headers['user-agent'];
   const record = (status: number): void =>
-    core.audit.record({ at: core.clock.realNow(), method, path, status, kind, ...(resource ? { resource } : {}) });
+    core.audit.record({ at: core.clock.realNow(), method, path, status, kind, ...(resource ? { resource } : {}), ...(agent !== undefined ? { agent } : {}) });
   const reply = (r: Reply): void => {
     send(res, { ...r, headers: { 'x-ms-request-id': randomUUID(), ...(r.headers ?? {}) } });
     record(r.status);
@@ -132,7 +133,8 @@ export async function dispatch(core: EmulatorCore, req: IncomingMessage, res: Se
 
   let result: Reply;
   try {
-    result = armRoute.handle(body, auth.grant);
+    const userAgent = req.headers['user-agent'];
+    result = armRoute.handle(body, userAgent !== undefined ? { ...auth.grant, userAgent } : auth.grant);
   } catch (err) {
     if (!isArmError(err)) throw err;
     result = errorReply(err, core.clock.scale);
