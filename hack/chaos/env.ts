@@ -22,6 +22,9 @@ export const CHAOS_RG = 'mc_chaos_cluster_eastus';
 const LEASE_PATH = '/apis/coordination.k8s.io/v1/namespaces/default/leases/aad-pod-identity-mic';
 const CRD_PATH = '/apis/aadpodidentity.k8s.io/v1';
 
+/** Log lines a {@link ChaosEnv} keeps (long runs would otherwise hold every line in memory). */
+export const LOG_LINES_KEPT = 50_000;
+
 type PipelinePolicyEntry = NonNullable<AzureCloudProviderFactoryOptions['additionalPolicies']>[number];
 
 /** Options of {@link ChaosEnv.start}. */
@@ -74,8 +77,10 @@ export class ChaosEnv {
   readonly azure: AzureEmulator;
   readonly kc: KubeConfig;
   readonly cloudConfig: CloudConfig;
-  /** Every log line of every replica (for secret scans). */
+  /** The latest log lines of every replica (at most {@link LOG_LINES_KEPT}). */
   readonly logLines: string[] = [];
+  /** Log lines (any replica, whole run) that contain the emulated client secret. */
+  readonly secretLeaks: string[] = [];
   readonly replicas: Replica[] = [];
   /** Every ARM PATCH, with the lease state at send time. */
   readonly writes: FencedWrite[] = [];
@@ -133,8 +138,8 @@ export class ChaosEnv {
     return new Map(this.targetIds().map((id) => [id, this.azure.controls.getResourceIdentities(id).userAssigned.map((s) => s.toLowerCase())]));
   }
 
-  /** The Kubernetes objects the oracle reads, straight from the emulator's store. */
-  clusterView(namespaced: boolean): ClusterView {
+  /** The Kubernetes objects the oracle reads, straight from the emulator's store (Events only when asked). */
+  clusterView(namespaced: boolean, o: { events?: boolean } = {}): ClusterView {
     const list = (p: string): RawObject[] => this.kube.controls.listObjects(p) as RawObject[];
     return {
       pods: list('/api/v1/pods'),
@@ -142,7 +147,7 @@ export class ChaosEnv {
       identities: list(`${CRD_PATH}/azureidentities`),
       bindings: list(`${CRD_PATH}/azureidentitybindings`),
       assigned: list(`${CRD_PATH}/azureassignedidentities`),
-      events: list('/api/v1/events'),
+      events: o.events === false ? [] : list('/api/v1/events'),
       namespaced,
     };
   }
@@ -169,7 +174,14 @@ export class ChaosEnv {
   async startReplica(o: { forceNamespaced: boolean; options?: Partial<MicOptions> }): Promise<Replica> {
     const name = `mic-${this.#replicaSeq++}`;
     const stream = new PassThrough();
-    stream.on('data', (c: Buffer) => this.logLines.push(...c.toString().split('\n').filter(Boolean)));
+    stream.on('data', (c: Buffer) => {
+      for (const line of c.toString().split('\n')) {
+        if (!line) continue;
+        if (line.includes(this.azure.clientSecret)) this.secretLeaks.push(line);
+        this.logLines.push(line);
+      }
+      if (this.logLines.length > LOG_LINES_KEPT) this.logLines.splice(0, this.logLines.length - LOG_LINES_KEPT);
+    });
     const logger = createLogger({ stream, level: 'debug', defaultMeta: { replica: name } });
     const leaseDurationMs = this.#o.leaseDurationMs ?? 3000;
     const options: MicOptions = {

@@ -110,6 +110,11 @@ export class WriteLedger {
     return this.#owner.get(keyOf(target, identity));
   }
 
+  /** Whether `identity` is on `target` after the writes consumed so far. */
+  isPresent(target: string, identity: string): boolean {
+    return this.#owner.has(keyOf(target, identity));
+  }
+
   /** The latest removal of `identity` from `target`, if any. */
   lastRemoval(target: string, identity: string): Removal | undefined {
     return this.#lastRemoval.get(keyOf(target, identity));
@@ -145,8 +150,8 @@ export interface AssignedViolation {
  */
 export class AssignedSampler {
   readonly #bounds: AssignedBounds;
-  /** `aai|identity|target` of the AAIs Assigned at the previous sample. */
-  #previous = new Set<string>();
+  /** `aai|identity|target` of the AAIs Assigned at the previous sample → first sample that saw it so. */
+  #previous = new Map<string, number>();
   #previousAt = 0;
   readonly #reported = new Set<string>();
   /** Longest observed time an AAI stayed Assigned after an out-of-band removal (ms). */
@@ -160,11 +165,14 @@ export class AssignedSampler {
     this.#bounds = bounds;
   }
 
-  /** Checks one instant: `targets` are the identities on each target now, `now` the sample time. */
-  sample(view: ClusterView, targets: ReadonlyMap<string, readonly string[]>, ledger: WriteLedger, now: number): AssignedViolation[] {
+  /**
+   * Checks one instant: `view` and `ledger` (fed with every write applied so far) taken at `now`.
+   * Presence on a target is read from the ledger, so it is consistent with the removal it reports.
+   */
+  sample(view: ClusterView, ledger: WriteLedger, now: number): AssignedViolation[] {
     const expected = expectedAssignments(view);
     const nodeTarget = new Map(view.nodes.map((n) => [n.metadata?.name ?? '', targetOfProviderId(n.spec?.providerID as string | undefined)]));
-    const current = new Set<string>();
+    const current = new Map<string, number>();
     const out: AssignedViolation[] = [];
     for (const aai of view.assigned) {
       if ((aai.status as { status?: string } | undefined)?.status !== 'Assigned') continue;
@@ -177,11 +185,13 @@ export class AssignedSampler {
       // Not wanted (pod gone, relabelled, moved, binding/identity changed): awaiting deletion, not checked.
       if (!want || !target || want.identityId !== identity || want.node !== node) continue;
       const id = `${key}|${identity}|${target}`;
-      current.add(id);
+      const since = this.#previous.get(id) ?? now;
+      current.set(id, since);
       this.observations++;
-      if ((targets.get(target) ?? []).some((x) => x.toLowerCase() === identity)) continue;
+      if (ledger.isPresent(target, identity)) continue;
       const removal = ledger.lastRemoval(target, identity);
-      const where = `AAI ${key} (pod ${want.podNamespace}/${want.pod}, node ${node}) is Assigned but ${short(identity)} is not on ${short(target)}`;
+      const seen = since < now ? `seen Assigned with this identity since ${iso(since)}` : `not Assigned with this identity at the previous sample (${iso(this.#previousAt)})`;
+      const where = `AAI ${key} (pod ${want.podNamespace}/${want.pod}, node ${node}, resourceVersion ${aai.metadata?.resourceVersion ?? '?'}; ${seen}) is Assigned at ${iso(now)} but ${short(identity)} is not on ${short(target)}`;
       const report = (why: string): void => {
         const dedupe = `${id}|${removal?.at ?? 'never'}`;
         if (this.#reported.has(dedupe)) return;

@@ -7,7 +7,7 @@ import { isControllerWrite, writerName } from './writers.js';
 
 /** The subset of a Kubernetes object the oracle reads. */
 export interface RawObject {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string; resourceVersion?: string };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
   type?: string;

@@ -60,7 +60,7 @@ export interface ChaosReport {
   /** Mean wall-clock time of a step, quiescence waits included (ms). */
   meanStepMs: number;
   violations: string[];
-  /** Every log line the replicas wrote (not printed; for secret scans). */
+  /** The latest log lines the replicas wrote (not printed; every line is scanned for the secret during the run). */
   logLines: string[];
   /** The emulated service principal secret (to scan logs for). */
   clientSecret: string;
@@ -205,14 +205,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   const continuousChecks = (): void => {
     report.checks += 3;
-    // One synchronous snapshot of both emulators: Azure state, write log, cluster objects.
-    const targets = env.azureTargets();
+    // One synchronous snapshot of both emulators (same tick): the Azure write log so far, then the cluster objects.
     for (const v of ledger.apply(az.identityWrites(undefined, ledger.position))) violation(describeWrite(v));
     const now = Date.now();
-    for (const v of sampler.sample(view(), targets, ledger, now)) {
+    for (const v of sampler.sample(env.clusterView(namespaced, { events: false }), ledger, now)) {
       violation(`(b) ${v.message}${controllerContext(v.target, v.removedAt ?? now - 60_000, now)}`);
     }
     for (const v of env.fenceViolations) violation(v);
+    for (const line of env.secretLeaks) violation(`the client secret appears in a log line: ${line.slice(0, 160).replaceAll(env.azure.clientSecret, '<secret>')}`);
   };
 
   const quiesce = async (label: string): Promise<void> => {
@@ -428,7 +428,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await quiesce('the last step');
   } finally {
     await actors.settle();
-    for (const r of actors.records) count(report.actors, `${r.actor}.${r.outcome}`);
+    for (const r of actors.records) {
+      count(report.actors, `${r.actor}.${r.outcome}`);
+      for (const [status, n] of Object.entries(r.retries)) report.actors[`retried.${status}`] = (report.actors[`retried.${status}`] ?? 0) + n;
+    }
     report.controllerWritesChecked = ledger.controllerWrites;
     report.assignedObservations = sampler.observations;
     report.assignedInWindow = sampler.inWindow;

@@ -111,8 +111,6 @@ describe('chaos oracle', () => {
       spec: { pod: 'p', podNamespace: 'a', nodename: 'n0', azureIdentityRef: { spec: { resourceID: ID('x') } } },
       status: { status },
     });
-    const on = new Map([[VMSS, [ID('x')]]]);
-    const off = new Map([[VMSS, [] as string[]]]);
     const bounds = { newAssignMs: 1000, repairMs: 5000 };
     const ledgerWith = (...ws: IdentityWrite[]): WriteLedger => {
       const l = new WriteLedger({ immutable: new Set(), manageable: new Set([ID('x')]) });
@@ -121,30 +119,30 @@ describe('chaos oracle', () => {
     };
     const added = write(0, 'mic', { user: [] }, { user: [ID('x')] });
     // Never on the target.
-    expect(new AssignedSampler(bounds).sample(view({ assigned: [aai('Assigned')] }), off, ledgerWith(), 10)[0]?.message).toMatch(/never on the target/);
+    expect(new AssignedSampler(bounds).sample(view({ assigned: [aai('Assigned')] }), ledgerWith(), 10)[0]?.message).toMatch(/never on the target/);
     // Present: fine; an AAI that is not wanted (pod gone) is not checked at all.
     const ok = new AssignedSampler(bounds);
-    expect(ok.sample(view({ assigned: [aai('Assigned')] }), on, ledgerWith(added), 10)).toEqual([]);
-    expect(ok.sample(view({ pods: [], assigned: [aai('Assigned')] }), off, ledgerWith(added), 20)).toEqual([]);
+    expect(ok.sample(view({ assigned: [aai('Assigned')] }), ledgerWith(added), 10)).toEqual([]);
+    expect(ok.sample(view({ pods: [], assigned: [aai('Assigned')] }), ledgerWith(added), 20)).toEqual([]);
     expect(ok.observations).toBe(1);
     // Removed by the controller itself: no window.
     const byMic = ledgerWith(added, write(100, 'mic', { user: [ID('x')] }, { user: [] }));
-    expect(new AssignedSampler(bounds).sample(view({ assigned: [aai('Assigned')] }), off, byMic, 101)[0]?.message).toMatch(/controller itself removed/);
+    expect(new AssignedSampler(bounds).sample(view({ assigned: [aai('Assigned')] }), byMic, 101)[0]?.message).toMatch(/controller itself removed/);
     // Removed by a human while Assigned: allowed for repairMs, then flagged once.
     const byHuman = ledgerWith(added, write(100, 'human', { user: [ID('x')] }, { user: [] }));
     const s = new AssignedSampler(bounds);
-    expect(s.sample(view({ assigned: [aai('Assigned')] }), on, ledgerWith(added), 50)).toEqual([]);
-    expect(s.sample(view({ assigned: [aai('Assigned')] }), off, byHuman, 4000)).toEqual([]);
+    expect(s.sample(view({ assigned: [aai('Assigned')] }), ledgerWith(added), 50)).toEqual([]);
+    expect(s.sample(view({ assigned: [aai('Assigned')] }), byHuman, 4000)).toEqual([]);
     expect(s.inWindow).toBe(1);
-    expect(s.sample(view({ assigned: [aai('Assigned')] }), off, byHuman, 5200)[0]?.message).toMatch(/still Assigned 5\.1 s after x was removed by human/);
-    expect(s.sample(view({ assigned: [aai('Assigned')] }), off, byHuman, 6000)).toEqual([]);
+    expect(s.sample(view({ assigned: [aai('Assigned')] }), byHuman, 5200)[0]?.message).toMatch(/still Assigned 5\.1 s after x was removed by human/);
+    expect(s.sample(view({ assigned: [aai('Assigned')] }), byHuman, 6000)).toEqual([]);
     // Becoming Assigned long after the removal (planned from a stale cache) is flagged at once.
     const late = new AssignedSampler(bounds);
-    expect(late.sample(view({ assigned: [aai('Created')] }), off, byHuman, 1500)).toEqual([]);
-    expect(late.sample(view({ assigned: [aai('Assigned')] }), off, byHuman, 1600)[0]?.message).toMatch(/became Assigned/);
+    expect(late.sample(view({ assigned: [aai('Created')] }), byHuman, 1500)).toEqual([]);
+    expect(late.sample(view({ assigned: [aai('Assigned')] }), byHuman, 1600)[0]?.message).toMatch(/became Assigned/);
     const early = new AssignedSampler(bounds);
-    expect(early.sample(view({ assigned: [aai('Created')] }), off, byHuman, 900)).toEqual([]);
-    expect(early.sample(view({ assigned: [aai('Assigned')] }), off, byHuman, 1000)).toEqual([]);
+    expect(early.sample(view({ assigned: [aai('Created')] }), byHuman, 900)).toEqual([]);
+    expect(early.sample(view({ assigned: [aai('Assigned')] }), byHuman, 1000)).toEqual([]);
   });
 
   it('the PRNG replays from its seed', () => {
