@@ -103,6 +103,7 @@ export const DEFAULT_ASSIGNED_BOUNDS: AssignedBounds = { newAssignMs: 6_000, rep
 
 const CRD = 'aadpodidentity.k8s.io/v1';
 const idOf = (name: string): string => identityId(CHAOS_SUB, CHAOS_RG, name);
+const hms = (ms: number): string => new Date(ms).toISOString().slice(11, 23);
 const pace = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs one seeded chaos session and returns its figures. Never throws for invariant violations. */
@@ -184,23 +185,31 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     kind === 'pods' ? `/api/v1/namespaces/${ns}/pods/${name}` : `/apis/${CRD}/namespaces/${ns}/${kind}/${name}`;
   const objName = (x: { metadata?: { name?: string; namespace?: string } }) => ({ name: x.metadata?.name ?? '', ns: x.metadata?.namespace ?? '' });
 
-  /** Evidence of the controller's view of a target: its reads and the other writers' writes since `since`. */
-  const controllerContext = (target: string, since: number, until: number): string => {
-    const reads = az.auditLog().filter((e) => e.method === 'GET' && e.resource === target && e.status === 200 && !actorOfAgent(e.agent));
+  /**
+   * Evidence of the controller's view of a target at `until`: its last read (GET of the resource, not
+   * an LRO poll) before that, its reads since `since`, and the other writers' writes since that read
+   * (`fromLastRead`) or since `since`.
+   */
+  const controllerContext = (target: string, since: number, until: number, fromLastRead: boolean): string => {
+    const audit = az.auditLog().filter((e) => e.resource === target && !actorOfAgent(e.agent));
+    const reads = audit.filter((e) => e.kind === 'read' && e.method === 'GET' && e.status === 200);
     const lastRead = reads.filter((e) => e.at <= until).pop();
-    const from = Math.min(since, lastRead?.at ?? since);
+    const from = fromLastRead ? (lastRead?.at ?? since) : since;
     const others = az.identityWrites(target).filter((w) => w.at >= from && w.at < until && !isControllerWrite(w));
     const state = (x: { systemAssigned: boolean; userAssigned: string[] }): string => `{system ${x.systemAssigned ? 'on' : 'off'}, ${x.userAssigned.map(short).join(',') || '-'}}`;
-    return `; controller's reads of ${short(target)}: last before ${new Date(until).toISOString().slice(11, 23)} at ${lastRead ? new Date(lastRead.at).toISOString().slice(11, 23) : 'never'}` +
-      `, ${reads.filter((e) => e.at > since && e.at <= until).length} since ${new Date(since).toISOString().slice(11, 23)}` +
-      `; other writers since that read: ${others.map((w) => `${writerName(w)}@${new Date(w.at).toISOString().slice(11, 23)} ${state(w.before)}→${state(w.after)}`).join(', ') || 'none'}` +
+    return `; controller's last read of ${short(target)} before ${hms(until)}: ${lastRead ? hms(lastRead.at) : 'never'}` +
+      `, its reads since ${hms(since)}: ${reads.filter((e) => e.at > since && e.at <= until).length}` +
+      `; other writers since ${fromLastRead ? 'that read' : hms(from)}: ${others.map((w) => `${writerName(w)}@${hms(w.at)} ${state(w.before)}→${state(w.after)}`).join(', ') || 'none'}` +
       `; leader ${env.leader()?.name ?? 'none'}; recent ${recent.join(' ')}`;
   };
   const describeWrite = (v: WriteViolation): string => {
     const w = v.write;
     const state = (x: { systemAssigned: boolean; userAssigned: string[] }): string => `{system ${x.systemAssigned ? 'on' : 'off'}, user ${x.userAssigned.map(short).join(',') || '-'}}`;
-    return `(a) controller write on ${short(w.resource)} applied at ${new Date(w.at).toISOString().slice(11, 23)} by "${w.agent ?? '?'}" sent ${JSON.stringify(w.request)}; ` +
-      `before ${state(w.before)}, after ${state(w.after)}: ${v.problems.join('; ')}${controllerContext(w.resource.toLowerCase(), w.at - 60_000, w.at)}`;
+    // The PATCH was accepted before it was applied: plan evidence is relative to the send time.
+    const target = w.resource.toLowerCase();
+    const sent = az.auditLog().filter((e) => e.resource === target && e.method === 'PATCH' && e.status === 202 && e.at <= w.at && e.agent === w.agent).pop()?.at ?? w.at;
+    return `(a) controller write on ${short(w.resource)} sent at ${hms(sent)}, applied at ${hms(w.at)}, by "${(w.agent ?? '?').split(' azsdk')[0]}": ${JSON.stringify(w.request)}; ` +
+      `before ${state(w.before)}, after ${state(w.after)}: ${v.problems.join('; ')}${controllerContext(target, sent - 60_000, sent, true)}`;
   };
 
   const continuousChecks = (): void => {
@@ -209,7 +218,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const v of ledger.apply(az.identityWrites(undefined, ledger.position))) violation(describeWrite(v));
     const now = Date.now();
     for (const v of sampler.sample(env.clusterView(namespaced, { events: false }), ledger, now)) {
-      violation(`(b) ${v.message}${controllerContext(v.target, v.removedAt ?? now - 60_000, now)}`);
+      violation(`(b) ${v.message}${controllerContext(v.target, v.removedAt ?? now - 60_000, now, false)}`);
     }
     for (const v of env.fenceViolations) violation(v);
     for (const line of env.secretLeaks) violation(`the client secret appears in a log line: ${line.slice(0, 160).replaceAll(env.azure.clientSecret, '<secret>')}`);

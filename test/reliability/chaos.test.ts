@@ -198,13 +198,18 @@ describe('out-of-band actors', () => {
 });
 
 describe('randomized invariant run (fixed seed)', () => {
-  it('keeps every invariant through 60 steps of changes, drift and faults', async () => {
-    const report = await runChaos({ seed: 20240611, steps: 60, quiesceEvery: 20, quiesceTimeoutMs: 40_000 });
+  it('keeps every invariant through 60 steps of changes, drift, out-of-band writers and faults', async () => {
+    const report = await runChaos({ seed: 20240611, steps: 60, quiesceEvery: 20, quiesceTimeoutMs: 40_000, actorRate: 3 });
     const summary = formatReport(report);
     expect(report.steps).toBe(60);
     expect(Object.values(report.faults).reduce((s, n) => s + n, 0)).toBeGreaterThan(5);
     expect(report.quiescencePoints).toBeGreaterThanOrEqual(3);
     expect(report.armWrites).toBeGreaterThan(0);
+    // The out-of-band writers acted through ARM REST, and both invariants had something to check.
+    const written = Object.entries(report.actors).filter(([k]) => k.endsWith('.written')).reduce((s, [, n]) => s + n, 0);
+    expect(written).toBeGreaterThanOrEqual(3);
+    expect(report.controllerWritesChecked).toBeGreaterThan(0);
+    expect(report.assignedObservations).toBeGreaterThan(0);
     expect({ violations: report.violations, summary }).toEqual({ violations: [], summary });
   }, 120_000);
 });
