@@ -144,7 +144,7 @@ export class OutOfBandActors {
         retryAfterMs = Number(err.response?.headers?.get?.('retry-after') ?? 0) * 1000;
       }
       record.retries[status] = (record.retries[status] ?? 0) + 1;
-      await pause(Math.min(5000, Math.max(retryAfterMs, 100 * 2 ** attempt)));
+      await pause(Math.min(15_000, Math.max(retryAfterMs, 100 * 2 ** attempt)));
     }
     record.endedAt = Date.now();
     this.records.push(record);
