@@ -33,7 +33,13 @@ export interface ChaosEnvOptions {
   vmss: Record<string, number>;
   /** Standalone VM names (one node each). */
   vms: string[];
+  /** Real ms an ARM PATCH takes (default 100). */
   lroLatencyMs?: number;
+  /**
+   * Speed-up of ARM's throttling budgets (emulator `timeScale` and the replicas' client-side token
+   * buckets; default 1). A compressed run (many changes per real second) scales the budgets with it.
+   */
+  armTimeScale?: number;
   /** Lease duration of the replicas (default 3000 ms). */
   leaseDurationMs?: number;
   /** Azure drift check period of the replicas (default 1000 ms). */
@@ -100,7 +106,8 @@ export class ChaosEnv {
   /** Starts both emulators and creates the topology (Azure resources and Nodes). */
   static async start(o: ChaosEnvOptions): Promise<ChaosEnv> {
     const kube = await startKubeEmulator({ crdDir: o.crdDir ?? path.resolve('crds'), namespaces: ['team-a', 'team-b'] });
-    const azure = await startAzureEmulator({ lroLatencyMs: o.lroLatencyMs ?? 100, throttling: true });
+    const scale = o.armTimeScale ?? 1;
+    const azure = await startAzureEmulator({ lroLatencyMs: (o.lroLatencyMs ?? 100) * scale, timeScale: scale, throttling: true });
     const env = new ChaosEnv(kube, azure, o);
     for (const [name, count] of Object.entries(o.vmss)) {
       azure.controls.addVmss(CHAOS_SUB, CHAOS_RG, name, { orchestration: 'Uniform' });
@@ -200,7 +207,7 @@ export class ChaosEnv {
     };
     const replica = { name, forceNamespaced: o.forceNamespaced, crashAfterWrite: false, state: 'running' } as Replica;
     // The replica's name in the User-Agent lets the emulator's audit attribute every write to it.
-    const cloud = createAzureCloudProvider(this.cloudConfig, { logger, userAgent: `aad-pod-identity/MIC chaos-replica/${name}`, updateIntervalInMs: 100, additionalPolicies: [this.#fence(replica)] });
+    const cloud = createAzureCloudProvider(this.cloudConfig, { logger, userAgent: `aad-pod-identity/MIC chaos-replica/${name}`, timeScale: this.#o.armTimeScale ?? 1, updateIntervalInMs: 100, additionalPolicies: [this.#fence(replica)] });
     replica.app = new MicApp({
       options,
       subscriptionId: CHAOS_SUB,

@@ -27,6 +27,12 @@ export interface ChaosOptions {
   maxPauseMs?: number;
   /** Multiplies the weights of the out-of-band actors (default 1). */
   actorRate?: number;
+  /**
+   * Speed-up of ARM's throttling budgets (default 10): a step lasts ~0.1 s but stands for minutes of
+   * a real cluster's life, so the per-VMSS budgets (4 writes/min, 12 reads/min after the burst) are
+   * scaled with it, and the controller and the out-of-band writers compete for them in proportion.
+   */
+  armTimeScale?: number;
   /** `--clientQps` of the replicas (default 25: the Kubernetes write budget is not what this run tests). */
   clientQps?: number;
   /** Windows of invariant (b) (defaults: see {@link DEFAULT_ASSIGNED_BOUNDS}). */
@@ -93,11 +99,10 @@ type Action = keyof typeof ACTIONS;
 type Fault = keyof typeof FAULTS;
 
 /**
- * Default windows of invariant (b) for the chaos topology (reconcile interval 1 s, lease 3 s):
- * an AAI may turn Assigned up to 6 s after an out-of-band removal (its confirmed read may be one
- * interval old, plus the rate-limited status write), and may stay Assigned up to 30 s after one (a
- * drift read every interval, but at most 12 reads/min per VMSS under ARM's limits, a leader failover,
- * and a 429/409-delayed repair).
+ * Default windows of invariant (b) for the chaos topology (reconcile interval 1 s, drift back-off
+ * up to 8 s, lease 3 s): an AAI may turn Assigned up to 6 s after an out-of-band removal (its
+ * confirmed read may be one interval old, plus the rate-limited status write), and may stay Assigned
+ * up to 30 s after one (a drift read, a leader failover, a 429/409-delayed repair or demotion).
  */
 export const DEFAULT_ASSIGNED_BOUNDS: AssignedBounds = { newAssignMs: 6_000, repairMs: 30_000 };
 
@@ -112,7 +117,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const rnd = new Prng(o.seed);
   const log = o.progress ?? (() => undefined);
   const kubeletClientId = 'c0ffee00-0000-4000-8000-00000000cafe';
-  const env = await ChaosEnv.start({ vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir, clientQps: o.clientQps ?? 25 });
+  const env = await ChaosEnv.start({ vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir, clientQps: o.clientQps ?? 25, armTimeScale: o.armTimeScale ?? 10 });
   const az = env.azure.controls;
   const report: ChaosReport = {
     seed: o.seed, steps: 0, actions: {}, faults: {}, checks: 0, quiescencePoints: 0, maxConvergeMs: 0,
