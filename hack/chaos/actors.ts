@@ -35,7 +35,7 @@ export interface OutOfBandActorsOptions {
   aksManaged: ReadonlySet<string>;
   /** Lower-cased identities the controller owns on a target now (what the human may remove). */
   controllerOwned: (targetId: string) => string[];
-  /** Attempts of one action before it gives up (default 6). */
+  /** Attempts of one action before it gives up (default 10). */
   attempts?: number;
 }
 
@@ -117,7 +117,7 @@ export class OutOfBandActors {
     const enable = rnd.chance(0.5);
     const dropAll = rnd.chance(0.4);
     const pickSeed = rnd.int(2 ** 31);
-    for (let attempt = 0; attempt < (this.#o.attempts ?? 6); attempt++) {
+    for (let attempt = 0; attempt < (this.#o.attempts ?? 10); attempt++) {
       let status: number;
       let retryAfterMs: number;
       try {
