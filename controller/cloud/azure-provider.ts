@@ -11,19 +11,19 @@
  * - Every error thrown is a classified {@link CloudError}. After a failed update the resource state
  *   is unknown (earlier chunks may have landed): callers should re-read before the next plan.
  */
-import { untilAborted } from '../util/abort.js';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { ComputeManagementClientOptionalParams, VirtualMachineScaleSetUpdate, VirtualMachineUpdate } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../observability/logger.js';
-import type { CloudProvider, Target, TargetIdentities, UpdateResult } from './provider.js';
+import type { CloudProvider, Target, TargetIdentities, UpdateOptions, UpdateResult } from './provider.js';
 import { targetArmId } from './provider.js';
 import { applyIdentityPatch, planIdentityPatch } from './delta.js';
 import type { IdentityPatchBody } from './delta.js';
 import { canonicalIdentityId } from './identity-id.js';
 import { armTokenScope } from './credential.js';
+import { abortableCredential } from './abortable-credential.js';
 import type { CloudError } from './errors.js';
 import { TargetDeletingError, ThrottledError, classifyCloudError, isThrottledError, isTransientArmError } from './errors.js';
 import type { ArmRateLimiter, CallKind } from './throttle.js';
@@ -96,7 +96,7 @@ export class AzureCloudProvider implements CloudProvider {
     if (!client) {
       const o = this.#options;
       const endpoint = (o.resourceManagerEndpoint || DEFAULT_ARM_ENDPOINT).replace(/\/+$/, '');
-      client = new ComputeManagementClient(o.credential, subscriptionId, {
+      client = new ComputeManagementClient(abortableCredential(o.credential), subscriptionId, {
         endpoint,
         credentials: { scopes: [armTokenScope({ tokenAudience: o.tokenAudience, resourceManagerEndpoint: endpoint })] },
         retryOptions: { maxRetries: 0 },
@@ -129,7 +129,7 @@ export class AzureCloudProvider implements CloudProvider {
   async #getOnce(target: Target, signal: AbortSignal | undefined): Promise<TargetIdentities> {
     const client = this.clientFor(target.subscriptionId);
     const op: CloudOperation = target.kind === 'vmss' ? 'vmss_get' : 'vm_get';
-    const resource = await this.#call(target, op, 'read', this.#options.readTimeoutMs ?? 30_000, signal, (abortSignal) =>
+    const resource = await this.#call(target, op, 'read', this.#options.readTimeoutMs ?? 30_000, signal, [], (abortSignal) =>
       target.kind === 'vmss'
         ? client.virtualMachineScaleSets.get(target.resourceGroup, target.name, { abortSignal })
         : client.virtualMachines.get(target.resourceGroup, target.name, { abortSignal }),
@@ -139,55 +139,78 @@ export class AzureCloudProvider implements CloudProvider {
 
   /**
    * Adds and removes identities with PATCH deltas (≤150 per request, sent one after another, each
-   * LRO awaited). Plans from `current` when given, else GETs first. Refuses targets whose
-   * provisioningState is `Deleting`. Returns the state reported by the last LRO.
+   * LRO awaited), every request conditioned on an etag (`If-Match`). Plans from `current` when it
+   * carries an etag, else GETs first. Each chunk is re-planned from the state the previous chunk's
+   * LRO reported (with its etag), so the identity `type` sent always comes from the state the request
+   * is conditioned on. Refuses targets whose provisioningState is `Deleting`. `beforeWrite` runs right
+   * before each PATCH. Returns the state reported by the last LRO.
    */
   async updateIdentities(
     target: Target,
     add: readonly string[],
     remove: readonly string[],
     current?: TargetIdentities,
-    signal?: AbortSignal,
+    options?: UpdateOptions | AbortSignal,
   ): Promise<UpdateResult> {
-    let state = current ?? (await this.getIdentities(target, signal));
-    if (add.length === 0 && remove.length === 0) return { after: state, writes: 0 };
+    const { signal, beforeWrite } = updateOptions(options);
+    if (add.length === 0 && remove.length === 0 && current) return { after: current, writes: 0 };
+    // A view without an etag cannot condition a write: any PATCH (it always carries `type`) could undo
+    // a change made since, so read first and plan from that.
+    let state = current?.etag !== undefined ? current : await this.getIdentities(target, signal);
+    const planned = planIdentityPatch(state, add, remove).length;
+    if (planned === 0) {
+      if (add.length > 0 || remove.length > 0) this.#options.logger?.debug('No identity change needed', logFields(target));
+      return { after: state, writes: 0 };
+    }
     if (state.provisioningState?.toLowerCase() === 'deleting') {
       throw new TargetDeletingError(`${target.kind} ${target.name} is in Deleting provisioning state`);
     }
-    const bodies = planIdentityPatch(state, add, remove);
-    if (bodies.length === 0) {
-      this.#options.logger?.debug('No identity change needed', logFields(target));
-      return { after: state, writes: 0 };
-    }
     let writes = 0;
-    for (const body of bodies) {
+    /** Whether `state` came from ARM in this call or carries an etag (else re-read before the next chunk). */
+    let fresh = true;
+    // Re-planning after each chunk converges in `planned` chunks unless others write meanwhile (then
+    // the etag no longer matches and ARM answers 412); the bound only stops a misbehaving server.
+    for (let body = planIdentityPatch(state, add, remove)[0]; body && writes < planned + 1; body = planIdentityPatch(state, add, remove)[0]) {
+      if (!fresh) {
+        // The previous chunk's result carried no etag: re-read so this chunk is planned from fresh state.
+        state = await this.getIdentities(target, signal);
+        fresh = true;
+        continue;
+      }
       this.#options.logger?.info('Updating user-assigned identities', {
         ...logFields(target),
         identityType: body.identity.type,
         assign: countEntries(body, false),
         unassign: countEntries(body, true),
         chunk: writes + 1,
-        chunks: bodies.length,
+        chunks: Math.max(planned, writes + 1),
+        conditional: state.etag !== undefined,
       });
-      const result = await this.#patch(target, body, signal);
+      beforeWrite?.();
+      const result = await this.#patch(target, body, state.etag, signal);
       writes++;
-      const reported = toTargetIdentities(result);
-      // A final GET that carries no identity block means the LRO result was empty: assume the PATCH.
-      state = result?.identity ? reported : applyIdentityPatch(state, body);
+      state = stateAfterChunk(state, body, result);
+      fresh = state.etag !== undefined;
+    }
+    if (planIdentityPatch(state, add, remove).length > 0) {
+      this.#options.logger?.warn('Identity update did not converge; the caller re-reads and retries', { ...logFields(target), writes });
     }
     return { after: state, writes };
   }
 
-  async #patch(target: Target, body: IdentityPatchBody, signal: AbortSignal | undefined): Promise<ArmResource | undefined> {
+  async #patch(target: Target, body: IdentityPatchBody, ifMatch: string | undefined, signal: AbortSignal | undefined): Promise<ArmResource | undefined> {
     const client = this.clientFor(target.subscriptionId);
     const op: CloudOperation = target.kind === 'vmss' ? 'vmss_update' : 'vm_update';
-    const interval = this.#options.updateIntervalInMs ?? 2000;
+    const options = { updateIntervalInMs: this.#options.updateIntervalInMs ?? 2000, ...(ifMatch !== undefined ? { ifMatch } : {}) };
     // The SDK types a removal (`null`) as impossible, but serialises it unchanged: see the wiring test.
     const parameters = { identity: body.identity } as unknown as VirtualMachineScaleSetUpdate & VirtualMachineUpdate;
-    return this.#call(target, op, 'write', this.#options.updateTimeoutMs ?? 600_000, signal, async (abortSignal) =>
+    const requested = Object.entries(body.identity.userAssignedIdentities ?? {}).filter(([, v]) => v !== null).map(([id]) => id);
+    return this.#call(target, op, 'write', this.#options.updateTimeoutMs ?? 600_000, signal, requested, (abortSignal) =>
+      // `pollUntilDone({ abortSignal })`, not `await poller`: awaiting the poller polls without the
+      // signal, so its sleep between polls ignored the abort (the signal only reached the HTTP calls).
       target.kind === 'vmss'
-        ? await client.virtualMachineScaleSets.update(target.resourceGroup, target.name, parameters, { updateIntervalInMs: interval, abortSignal })
-        : await client.virtualMachines.update(target.resourceGroup, target.name, parameters, { updateIntervalInMs: interval, abortSignal }),
+        ? client.virtualMachineScaleSets.update(target.resourceGroup, target.name, parameters, { ...options, abortSignal }).pollUntilDone({ abortSignal })
+        : client.virtualMachines.update(target.resourceGroup, target.name, parameters, { ...options, abortSignal }).pollUntilDone({ abortSignal }),
     );
   }
 
@@ -198,6 +221,7 @@ export class AzureCloudProvider implements CloudProvider {
     kind: CallKind,
     timeoutMs: number,
     signal: AbortSignal | undefined,
+    requestedIdentityIds: readonly string[],
     fn: (abortSignal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const limiter = this.#options.rateLimiter;
@@ -222,11 +246,11 @@ export class AzureCloudProvider implements CloudProvider {
     const abortSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
     const started = this.#clock.now();
     try {
-      const result = await untilAborted(fn(abortSignal), abortSignal);
+      const result = await fn(abortSignal);
       this.#report({ op, outcome: 'success', durationMs: this.#clock.now() - started });
       return result;
     } catch (e) {
-      const err = classifyCloudError(e, { callerSignal: signal, timedOut, nowMs: this.#clock.now() });
+      const err = classifyCloudError(e, { callerSignal: signal, timedOut, nowMs: this.#clock.now(), target, requestedIdentityIds });
       this.#noteThrottle(target, kind, err);
       this.#report({
         op,
@@ -259,16 +283,45 @@ export class AzureCloudProvider implements CloudProvider {
 
 /** The fields of a VM/VMSS this provider reads. */
 interface ArmResource {
-  identity?: { type?: string; userAssignedIdentities?: Record<string, unknown> };
+  identity?: { type?: string; userAssignedIdentities?: Record<string, { clientId?: string | null } | null | undefined> };
   provisioningState?: string;
+  etag?: string;
 }
 
-/** Maps an SDK VM/VMSS to {@link TargetIdentities} (canonical IDs). */
+/** Maps an SDK VM/VMSS to {@link TargetIdentities} (canonical IDs, lower-cased client IDs, etag). */
 export function toTargetIdentities(resource: ArmResource | undefined): TargetIdentities {
-  const ids = Object.keys(resource?.identity?.userAssignedIdentities ?? {}).map(canonicalIdentityId);
-  const out: TargetIdentities = { userAssigned: new Set(ids), type: resource?.identity?.type ?? '' };
+  const entries = Object.entries(resource?.identity?.userAssignedIdentities ?? {});
+  const clientIds = new Map<string, string>();
+  for (const [id, value] of entries) {
+    if (typeof value?.clientId === 'string' && value.clientId !== '') clientIds.set(canonicalIdentityId(id), value.clientId.toLowerCase());
+  }
+  const out: TargetIdentities = {
+    userAssigned: new Set(entries.map(([id]) => canonicalIdentityId(id))),
+    type: resource?.identity?.type ?? '',
+    clientIds,
+  };
   if (resource?.provisioningState !== undefined) out.provisioningState = resource.provisioningState;
+  if (resource?.etag !== undefined) out.etag = resource.etag;
   return out;
+}
+
+/**
+ * The state after one PATCH chunk: what the LRO reported (with its etag). An LRO result without an
+ * identity block (ARM omits it for type `None`) or without a result at all: the chunk applied to
+ * `before`, with the reported etag if any (none → the next chunk reads first).
+ */
+function stateAfterChunk(before: TargetIdentities, body: IdentityPatchBody, result: ArmResource | undefined): TargetIdentities {
+  if (result?.identity) return toTargetIdentities(result);
+  const after = applyIdentityPatch(before, body);
+  if (result?.provisioningState !== undefined) after.provisioningState = result.provisioningState;
+  if (result?.etag !== undefined) after.etag = result.etag;
+  return after;
+}
+
+/** Normalises the options argument (a bare signal from callers not yet migrated). */
+function updateOptions(options: UpdateOptions | AbortSignal | undefined): UpdateOptions {
+  if (options === undefined) return {};
+  return options instanceof AbortSignal ? { signal: options } : options;
 }
 
 function countEntries(body: IdentityPatchBody, removals: boolean): number {

@@ -101,7 +101,8 @@ function chunkDelta(
 
 /**
  * The state ARM should report after applying `body` to `current` (used to update caches without a
- * GET). `provisioningState` is carried over from `current`.
+ * GET). `provisioningState` and the client IDs of identities still present are carried over from
+ * `current`; the etag is not (it is unknown after a write).
  */
 export function applyIdentityPatch(current: TargetIdentities | undefined, body: IdentityPatchBody): TargetIdentities {
   const userAssigned = new Set([...(current?.userAssigned ?? [])].map(canonicalIdentityId));
@@ -116,5 +117,8 @@ export function applyIdentityPatch(current: TargetIdentities | undefined, body: 
   }
   const after: TargetIdentities = { userAssigned, type: body.identity.type };
   if (current?.provisioningState !== undefined) after.provisioningState = current.provisioningState;
+  if (current?.clientIds !== undefined) {
+    after.clientIds = new Map([...current.clientIds].filter(([id]) => userAssigned.has(id)));
+  }
   return after;
 }

@@ -84,8 +84,14 @@ export class ConflictError extends CloudError {
   }
 }
 
-/** The VM or VMSS (or its resource group) does not exist. */
+/** The VM or VMSS (or its own resource group) does not exist. */
 export class TargetNotFoundError extends CloudError {}
+
+/**
+ * ARM answered 412: the target changed since the read whose etag the write was conditioned on
+ * (`If-Match`). Nothing was written by that request; re-read, re-plan and retry.
+ */
+export class PreconditionFailedError extends CloudError {}
 
 /** The VM or VMSS is being deleted; identity updates are refused. */
 export class TargetDeletingError extends CloudError {}
@@ -154,6 +160,10 @@ export function isConflictError(e: unknown): e is ConflictError {
 /** True for {@link TargetNotFoundError}. */
 export function isTargetNotFoundError(e: unknown): e is TargetNotFoundError {
   return e instanceof TargetNotFoundError;
+}
+/** True for {@link PreconditionFailedError}. */
+export function isPreconditionFailedError(e: unknown): e is PreconditionFailedError {
+  return e instanceof PreconditionFailedError;
 }
 /** True for {@link TargetDeletingError}. */
 export function isTargetDeletingError(e: unknown): e is TargetDeletingError {
@@ -232,7 +242,11 @@ const CONFLICT_CODES = new Set([
   'operationpreempted',
   'concurrentrequestsnotallowed',
 ]);
-const NOT_FOUND_CODES = new Set(['resourcenotfound', 'notfound', 'resourcegroupnotfound', 'parentresourcenotfound']);
+/** 404 codes that mean "this resource does not exist" (as opposed to a group or a linked resource). */
+const RESOURCE_NOT_FOUND_CODES = new Set(['resourcenotfound', 'notfound']);
+const RESOURCE_GROUP_NOT_FOUND_CODES = new Set(['resourcegroupnotfound']);
+const NAMED_RESOURCE_GROUP = /resource group '([^']+)'/i;
+const NAMED_IDENTITY = /Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^'\s/]+)/i;
 const AUTH_CODES = new Set(['invalidauthenticationtoken', 'expiredauthenticationtoken', 'authenticationfailed', 'invalidauthenticationtokentenant']);
 const TRANSIENT_CODES = new Set(['internalexecutionerror', 'internalservererror', 'serviceunavailable', 'gatewaytimeout', 'internaloperationerror', 'request_send_error']);
 const TRANSIENT_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -246,6 +260,13 @@ export interface ClassifyContext {
   timedOut?: boolean;
   /** Time source for HTTP-date Retry-After values. */
   nowMs?: number;
+  /**
+   * The VM/VMSS the call was about: a 404 is "target not found" only when it names the target (its
+   * resource, or its own resource group). Without it, a `ResourceGroupNotFound` is never target-gone.
+   */
+  target?: { resourceGroup: string } | undefined;
+  /** Canonical IDs of the identities the request added: a 404 naming one of them (or its group) rejects them. */
+  requestedIdentityIds?: readonly string[] | undefined;
 }
 
 interface Facts {
@@ -279,7 +300,7 @@ export function classifyCloudError(err: unknown, ctx: ClassifyContext = {}): Clo
         (kind) => header(headers, `x-ms-ratelimit-remaining-subscription-${kind}`)?.trim() === '0',
       ),
       cause: err,
-    });
+    }, ctx);
   }
   const lro = err instanceof Error ? LRO_FAILED.exec(message) : null;
   if (lro) {
@@ -291,7 +312,7 @@ export function classifyCloudError(err: unknown, ctx: ClassifyContext = {}): Clo
       retryAfterMs: 0,
       subscriptionQuotaExhausted: false,
       cause: err,
-    });
+    }, ctx);
   }
   if (err instanceof Error && err.name === 'AbortError') {
     return new TransientArmError('cloud call aborted', { cause: err });
@@ -303,10 +324,13 @@ export function classifyCloudError(err: unknown, ctx: ClassifyContext = {}): Clo
   return new UnexpectedArmError(`unexpected cloud error: ${message}`, { cause: err });
 }
 
-function classifyFacts(f: Facts): CloudError {
+function classifyFacts(f: Facts, ctx: ClassifyContext): CloudError {
   const code = (f.armCode ?? '').toLowerCase();
   const status = f.statusCode;
   const details: CloudErrorDetails = { cause: f.cause, armCode: f.armCode, statusCode: status, requestId: f.requestId };
+  if (status === 412 || code === 'preconditionfailed') {
+    return new PreconditionFailedError(`target changed since it was read: ${f.message}`, details);
+  }
   const textRetryAfter = RETRY_AFTER_TEXT.exec(f.message);
   const retryAfter = f.retryAfterMs || (textRetryAfter ? Number(textRetryAfter[1]) * 1000 : 0);
 
@@ -335,9 +359,8 @@ function classifyFacts(f: Facts): CloudError {
     const reason: IdentityRejectionReason = NOT_FOUND_TEXT.test(f.message) || status === 404 ? 'not-found' : 'invalid';
     return new IdentityRejectedError(`identity rejected: ${f.message}`, { ...details, identityIds: ids, reason });
   }
-  if (status === 404 || NOT_FOUND_CODES.has(code)) {
-    return new TargetNotFoundError(`target not found: ${f.message}`, details);
-  }
+  const notFound = classifyNotFound(f, ctx, code, details);
+  if (notFound) return notFound;
   if (status === 401 || AUTH_CODES.has(code)) {
     return new AuthError(`not authenticated: ${f.message}`, { ...details, reason: 'unauthenticated' });
   }
@@ -351,4 +374,40 @@ function classifyFacts(f: Facts): CloudError {
     return new TransientArmError(`transient ARM failure: ${f.message}`, { ...details, retryAfterMs: retryAfter });
   }
   return new UnexpectedArmError(`unexpected ARM response: ${f.message}`, details);
+}
+
+/**
+ * A 404 (or a not-found code in a failed operation): target-gone only when it names the target itself
+ * (`ResourceNotFound`/`NotFound` not naming an identity, or `ResourceGroupNotFound` naming the target's
+ * own group). A missing identity or identity resource group rejects the requested identities there;
+ * any other 404 is unexpected, never target-gone. Undefined when the facts are not a not-found.
+ */
+function classifyNotFound(f: Facts, ctx: ClassifyContext, code: string, details: CloudErrorDetails): CloudError | undefined {
+  const groupMissing = RESOURCE_GROUP_NOT_FOUND_CODES.has(code);
+  const resourceMissing = RESOURCE_NOT_FOUND_CODES.has(code) || (f.statusCode === 404 && code === '');
+  if (!groupMissing && !resourceMissing) {
+    return f.statusCode === 404 ? new UnexpectedArmError(`not found (not the target): ${f.message}`, details) : undefined;
+  }
+  const requested = ctx.requestedIdentityIds ?? [];
+  if (groupMissing) {
+    const group = NAMED_RESOURCE_GROUP.exec(f.message)?.[1]?.toLowerCase();
+    if (group !== undefined && ctx.target && group === ctx.target.resourceGroup.toLowerCase()) {
+      return new TargetNotFoundError(`target resource group not found: ${f.message}`, details);
+    }
+    const identityIds = group === undefined ? [] : requested.filter((id) => identityResourceGroup(id) === group);
+    if (identityIds.length > 0 || ctx.target) {
+      return new IdentityRejectedError(`identity resource group not found: ${f.message}`, { ...details, identityIds, reason: 'not-found' });
+    }
+    return new UnexpectedArmError(`resource group not found: ${f.message}`, details);
+  }
+  const identityName = NAMED_IDENTITY.exec(f.message)?.[1]?.toLowerCase();
+  if (identityName !== undefined) {
+    const identityIds = requested.filter((id) => id.toLowerCase().endsWith(`/userassignedidentities/${identityName}`));
+    return new IdentityRejectedError(`identity not found: ${f.message}`, { ...details, identityIds, reason: 'not-found' });
+  }
+  return new TargetNotFoundError(`target not found: ${f.message}`, details);
+}
+
+function identityResourceGroup(id: string): string | undefined {
+  return /\/resourcegroups\/([^/]+)\//i.exec(id)?.[1]?.toLowerCase();
 }

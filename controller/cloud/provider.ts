@@ -33,11 +33,22 @@ export interface TargetIdentities {
   type: string;
   /** `provisioningState` of the VM/VMSS, if reported. */
   provisioningState?: string;
+  /** ARM `etag` of the VM/VMSS as of this read (or of the LRO's final state); undefined if ARM sent none. */
+  etag?: string;
+  /** Client ID (lower-cased) ARM reports per user-assigned identity, keyed by canonical identity ID. */
+  clientIds?: ReadonlyMap<string, string>;
+}
+
+/** Options of one identity update. */
+export interface UpdateOptions {
+  signal?: AbortSignal;
+  /** Called right before each PATCH chunk is sent (and before any retry); throw to stop (e.g. not leader). */
+  beforeWrite?: () => void;
 }
 
 /** Result of an identity update on one target. */
 export interface UpdateResult {
-  /** Identities on the target after the update (as returned by ARM). */
+  /** Identities on the target after the update (as returned by ARM, with its etag and client IDs). */
   after: TargetIdentities;
   /** Number of ARM write requests issued (PATCH chunks). */
   writes: number;
@@ -49,14 +60,18 @@ export interface CloudProvider {
   getIdentities(target: Target, signal?: AbortSignal): Promise<TargetIdentities>;
   /**
    * Adds and removes user-assigned identities (lower-cased canonical IDs) on a target with PATCH
-   * deltas, at most 150 per request. `current` (if given) is the caller's cached view, used to pick
-   * the identity `type` without a prior GET.
+   * deltas, at most 150 per request, each conditioned on an etag (`If-Match`): the first on
+   * `current.etag`, each later one on the etag of the previous chunk's final state. Without a known
+   * etag (no `current`, or ARM sent none) the provider reads the target first and plans from that read;
+   * the identity `type` sent is always derived from the state the request is conditioned on. ARM
+   * answering 412 throws `PreconditionFailedError` (no retry inside). An `AbortSignal` in place of the
+   * options is accepted for callers not yet migrated.
    */
   updateIdentities(
     target: Target,
     add: readonly string[],
     remove: readonly string[],
     current?: TargetIdentities,
-    signal?: AbortSignal,
+    options?: UpdateOptions | AbortSignal,
   ): Promise<UpdateResult>;
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { selectAuthMode, WORKLOAD_IDENTITY_ENV } from './auth-mode.js';
 import { KNOWN_CLOUD_NAMES, resolveCloudEndpoints, type CloudEndpoints } from './cloud-environments.js';
 import { ConfigError } from './errors.js';
 
@@ -32,17 +33,38 @@ export interface CloudConfig extends CloudEndpoints {
   useManagedIdentityExtension: boolean;
   /** Client ID of the user-assigned identity used in MSI mode ('' = system-assigned). */
   userAssignedIdentityID: string;
+  /**
+   * Authenticate with workload identity (a federated token file); wins over
+   * `useManagedIdentityExtension` (see `auth-mode.ts`). Absent means false.
+   */
+  useFederatedWorkloadIdentityExtension?: boolean;
+  /**
+   * Federated token file of workload identity mode: the key's value, else `AZURE_FEDERATED_TOKEN_FILE`
+   * (resolved at load time; '' outside workload identity mode).
+   */
+  aadFederatedTokenFile?: string;
   /** Parsed for compatibility; VM vs VMSS comes from node provider IDs. */
   vmType: string;
 }
 
 /** The settings as read, before validation (the azure.json keys of {@link CloudConfig}). */
-type RawSettings = Pick<
-  CloudConfig,
-  'cloud' | 'tenantId' | 'aadClientId' | 'aadClientSecret' | 'subscriptionId' | 'resourceGroup' | 'useManagedIdentityExtension' | 'userAssignedIdentityID' | 'vmType'
->;
+interface RawSettings {
+  cloud: string;
+  tenantId: string;
+  aadClientId: string;
+  aadClientSecret: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  useManagedIdentityExtension: boolean;
+  userAssignedIdentityID: string;
+  vmType: string;
+  useFederatedWorkloadIdentityExtension: boolean;
+  aadFederatedTokenFile: string;
+}
 
-type StringSetting = Exclude<keyof RawSettings, 'useManagedIdentityExtension'>;
+type BooleanSetting = 'useManagedIdentityExtension' | 'useFederatedWorkloadIdentityExtension';
+type StringSetting = Exclude<keyof RawSettings, BooleanSetting>;
+const BOOLEAN_SETTINGS: readonly BooleanSetting[] = ['useManagedIdentityExtension', 'useFederatedWorkloadIdentityExtension'];
 
 /** Env var of each setting in environment-only mode (§4.2 of the upstream spec). */
 const ENV_NAMES: Readonly<Record<keyof RawSettings, string>> = {
@@ -55,6 +77,8 @@ const ENV_NAMES: Readonly<Record<keyof RawSettings, string>> = {
   useManagedIdentityExtension: 'USE_MSI',
   userAssignedIdentityID: 'USER_ASSIGNED_MSI_CLIENT_ID',
   vmType: 'VM_TYPE',
+  useFederatedWorkloadIdentityExtension: 'USE_FEDERATED_WORKLOAD_IDENTITY_EXTENSION',
+  aadFederatedTokenFile: 'AAD_FEDERATED_TOKEN_FILE',
 };
 
 const STRING_SETTINGS: readonly StringSetting[] = [
@@ -66,6 +90,7 @@ const STRING_SETTINGS: readonly StringSetting[] = [
   'resourceGroup',
   'userAssignedIdentityID',
   'vmType',
+  'aadFederatedTokenFile',
 ];
 
 /** Values kept byte-for-byte (everything else is trimmed). */
@@ -116,15 +141,16 @@ function readSettingsFromFile(path: string): RawSettings {
     if (typeof value !== 'string') throw new ConfigError(`${where}: key "${key}" must be a string`);
     return UNTRIMMED.has(key) ? value : value.trim();
   };
-  const msi = obj.useManagedIdentityExtension;
-  if (msi !== undefined && msi !== null && typeof msi !== 'boolean') {
-    throw new ConfigError(`${where}: key "useManagedIdentityExtension" must be true or false`);
-  }
-  const settings = Object.fromEntries(STRING_SETTINGS.map((k) => [k, str(k)])) as Omit<
-    RawSettings,
-    'useManagedIdentityExtension'
-  >;
-  return { ...settings, useManagedIdentityExtension: msi === true };
+  const bool = (key: BooleanSetting): boolean => {
+    const value = obj[key];
+    if (value !== undefined && value !== null && typeof value !== 'boolean') {
+      throw new ConfigError(`${where}: key "${key}" must be true or false`);
+    }
+    return value === true;
+  };
+  const strings = Object.fromEntries(STRING_SETTINGS.map((k) => [k, str(k)])) as Omit<RawSettings, BooleanSetting>;
+  const booleans = Object.fromEntries(BOOLEAN_SETTINGS.map((k) => [k, bool(k)])) as Pick<RawSettings, BooleanSetting>;
+  return { ...strings, ...booleans };
 }
 
 function readSettingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
@@ -132,23 +158,39 @@ function readSettingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
     const value = env[ENV_NAMES[key]] ?? '';
     return UNTRIMMED.has(key) ? value : value.trim();
   };
-  const settings = Object.fromEntries(STRING_SETTINGS.map((k) => [k, str(k)])) as Omit<
-    RawSettings,
-    'useManagedIdentityExtension'
-  >;
-  return { ...settings, useManagedIdentityExtension: (env[ENV_NAMES.useManagedIdentityExtension] ?? '').trim().toLowerCase() === 'true' };
+  const bool = (key: BooleanSetting): boolean => (env[ENV_NAMES[key]] ?? '').trim().toLowerCase() === 'true';
+  const strings = Object.fromEntries(STRING_SETTINGS.map((k) => [k, str(k)])) as Omit<RawSettings, BooleanSetting>;
+  const booleans = Object.fromEntries(BOOLEAN_SETTINGS.map((k) => [k, bool(k)])) as Pick<RawSettings, BooleanSetting>;
+  return { ...strings, ...booleans };
+}
+
+/**
+ * Workload identity mode: values the cloud config leaves empty are taken from the variables the
+ * workload-identity webhook injects (the cloud config's own values win).
+ */
+function withWorkloadIdentityEnv(settings: RawSettings, env: NodeJS.ProcessEnv): RawSettings {
+  const fromEnv = (name: string): string => (env[name] ?? '').trim();
+  return {
+    ...settings,
+    tenantId: settings.tenantId || fromEnv(WORKLOAD_IDENTITY_ENV.tenantId),
+    aadClientId: settings.aadClientId || fromEnv(WORKLOAD_IDENTITY_ENV.clientId),
+    aadFederatedTokenFile: settings.aadFederatedTokenFile || fromEnv(WORKLOAD_IDENTITY_ENV.tokenFile),
+  };
 }
 
 /**
  * Loads and validates the cloud configuration: from the azure.json at `path`, or from environment
  * variables when `path` is empty/undefined. Throws {@link ConfigError} naming the file/key or env
  * var: unreadable or unparsable file, wrong value types, missing or unknown `cloud`, missing
- * `subscriptionId`/`resourceGroup`, or service-principal mode without `tenantId`, `aadClientId`
- * and `aadClientSecret`.
+ * `subscriptionId`/`resourceGroup`, or what the selected authentication mode (`auth-mode.ts`)
+ * needs: `tenantId`, `aadClientId` and `aadClientSecret` for a service principal; `tenantId`,
+ * `aadClientId` and `aadFederatedTokenFile` (or the webhook's variables) for workload identity.
  */
 export function loadCloudConfig(path: string | undefined, env: NodeJS.ProcessEnv): CloudConfig {
   const fileMode = path !== undefined && path.trim() !== '';
-  const settings = fileMode ? readSettingsFromFile(path) : readSettingsFromEnv(env);
+  const read = fileMode ? readSettingsFromFile(path) : readSettingsFromEnv(env);
+  const mode = selectAuthMode(read);
+  const settings = mode === 'workload-identity' ? withWorkloadIdentityEnv(read, env) : { ...read, aadFederatedTokenFile: '' };
   const where = fileMode ? `cloud config ${path}` : 'cloud config from environment';
   const name = (key: keyof RawSettings): string => (fileMode ? `key "${key}"` : `environment variable ${ENV_NAMES[key]}`);
 
@@ -165,12 +207,25 @@ export function loadCloudConfig(path: string | undefined, env: NodeJS.ProcessEnv
   }
   const missing = (['subscriptionId', 'resourceGroup'] as const).filter((k) => settings[k] === '');
   if (missing.length > 0) throw new ConfigError(`${where}: ${missing.map(name).join(' and ')} required`);
-  if (!settings.useManagedIdentityExtension) {
+  if (mode === 'workload-identity') {
+    const wiMissing = (['tenantId', 'aadClientId', 'aadFederatedTokenFile'] as const).filter((k) => settings[k] === '');
+    if (wiMissing.length > 0) {
+      const envNames: Record<(typeof wiMissing)[number], string> = {
+        tenantId: WORKLOAD_IDENTITY_ENV.tenantId,
+        aadClientId: WORKLOAD_IDENTITY_ENV.clientId,
+        aadFederatedTokenFile: WORKLOAD_IDENTITY_ENV.tokenFile,
+      };
+      throw new ConfigError(
+        `${where}: workload identity authentication needs ${wiMissing.map((k) => `${name(k)} (or ${envNames[k]})`).join(', ')}`,
+      );
+    }
+  } else if (mode === 'service-principal') {
     const spMissing = (['tenantId', 'aadClientId', 'aadClientSecret'] as const).filter((k) => settings[k].trim() === '');
     if (spMissing.length > 0) {
       throw new ConfigError(
         `${where}: service principal authentication needs ${spMissing.map(name).join(', ')} ` +
-          `(or set ${name('useManagedIdentityExtension')} to true for managed identity)`,
+          `(or set ${name('useManagedIdentityExtension')} to true for managed identity, ` +
+          `or ${name('useFederatedWorkloadIdentityExtension')} to true for workload identity)`,
       );
     }
   }

@@ -179,24 +179,24 @@ const MAX_INT = Number.MAX_SAFE_INTEGER;
 
 /** Every flag MIC accepts, in usage order (`--help` and `--version` are handled separately). */
 export const FLAGS: readonly FlagSpec[] = [
-  stringFlag('kubeconfig', 'kubeconfig', 'Path to the kubeconfig file; empty uses the in-cluster configuration'),
-  stringFlag('cloudconfig', 'cloudconfig', 'Path to azure.json; empty reads the cloud configuration from environment variables'),
-  boolFlag('forceNamespaced', 'forceNamespaced', 'Match pods only to bindings and identities of their own namespace; AzureAssignedIdentities go to the identity namespace'),
-  durationFlag('syncRetryDuration', 'syncRetryDurationMs', 'Period of the full resync', 'positive'),
-  stringFlag('leader-election-instance', 'leaderElectionInstance', 'Leader election holder identity'),
-  stringFlag('leader-election-namespace', 'leaderElectionNamespace', 'Namespace of the leader election lock'),
-  stringFlag('leader-election-name', 'leaderElectionName', 'Name of the leader election lock'),
-  durationFlag('leader-election-duration', 'leaderElectionDurationMs', 'Leader election lease duration (renew deadline 1/2, retry period 1/4 of it)', 'positive'),
-  intFlag('http-probe-port', 'httpProbePort', 'Port of the /healthz probe endpoint', PORT),
-  intFlag('prometheus-port', 'prometheusPort', 'Port of the Prometheus /metrics endpoint', PORT),
-  boolFlag('enableProfile', 'enableProfile', 'Serve profiling endpoints on localhost'),
-  boolFlag('enableScaleFeatures', 'enableScaleFeatures', 'Deprecated and ignored by MIC (the NMI flag of the same name still matters)'),
-  intFlag('createDeleteBatch', 'createDeleteBatch', 'Concurrent AzureAssignedIdentity writes per VM/VMSS', { min: 1, max: MAX_INT }),
+  stringFlag('kubeconfig', 'kubeconfig', 'Path to the kubeconfig file. Empty means the in-cluster configuration (KUBERNETES_SERVICE_HOST/_PORT, always https with the service-account CA and token)'),
+  stringFlag('cloudconfig', 'cloudconfig', 'Path to `azure.json`. Empty means the cloud configuration is read from environment variables (docs/configuration.md). Manifests usually pass `/etc/kubernetes/azure.json`'),
+  boolFlag('forceNamespaced', 'forceNamespaced', 'Namespaced mode: a pod only matches bindings and identities in its own namespace, and AzureAssignedIdentities are created in the identity\'s namespace instead of `default`. Env `FORCENAMESPACED=true` also turns it on'),
+  durationFlag('syncRetryDuration', 'syncRetryDurationMs', 'Period of the full resync. Must be > 0', 'positive'),
+  stringFlag('leader-election-instance', 'leaderElectionInstance', 'Holder identity used in leader election (default: the hostname)'),
+  stringFlag('leader-election-namespace', 'leaderElectionNamespace', 'Namespace of the leader-election lock (the manifests pass MIC\'s own namespace)'),
+  stringFlag('leader-election-name', 'leaderElectionName', 'Name of the leader-election lock'),
+  durationFlag('leader-election-duration', 'leaderElectionDurationMs', 'Lease duration. The renew deadline is 2/3 of it and the retry period 1/10 (upstream: 1/2 and 1/4), so a standby takes over about 17 s after a leader crash with the default. Must be > 0', 'positive'),
+  intFlag('http-probe-port', 'httpProbePort', 'Port of the `/healthz` and `/readyz` probe endpoints', PORT),
+  intFlag('prometheus-port', 'prometheusPort', 'Port of the Prometheus `/metrics` endpoint', PORT),
+  boolFlag('enableProfile', 'enableProfile', 'Accepted and ignored: this MIC serves no profiling endpoint (upstream served pprof)'),
+  boolFlag('enableScaleFeatures', 'enableScaleFeatures', 'Deprecated and ignored by MIC (a warning is logged); accepted so existing manifests still start. The NMI flag of the same name still matters'),
+  intFlag('createDeleteBatch', 'createDeleteBatch', 'Number of concurrent AzureAssignedIdentity writes, for all VMs/VMSS together (upstream counted per VM/VMSS). Must be >= 1', { min: 1, max: MAX_INT }),
   {
     name: 'clientQps',
     kind: 'float',
     origin: 'upstream',
-    description: 'Kubernetes client queries per second (burst is its floor)',
+    description: 'Rate of Kubernetes writes (AzureAssignedIdentities and pod conditions) per second; the burst is its floor. Must be > 0. Raise it for large bursts of pods: each new assignment costs one or two writes',
     defaultText: (d) => String(d.clientQps),
     apply: (o, raw) => {
       const value = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/u.test(raw) ? Number(raw) : NaN;
@@ -208,7 +208,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'immutable-user-msis',
     kind: 'string',
     origin: 'upstream',
-    description: 'Comma-separated client IDs of identities MIC never removes from VMs/VMSS',
+    description: 'Comma-separated client IDs of identities MIC never removes from VMs or VMSS. Empty entries are ignored',
     defaultText: (d) => JSON.stringify(d.immutableUserMsis.join(',')),
     apply: (o, raw) => {
       o.immutableUserMsis = raw
@@ -217,26 +217,26 @@ export const FLAGS: readonly FlagSpec[] = [
         .filter((s) => s !== '');
     },
   },
-  stringFlag('config-map-name', 'configMapName', 'ConfigMap (in MIC_POD_NAMESPACE) recording the one-time type upgrade'),
-  stringFlag('type-upgrade-status-key', 'typeUpgradeStatusKey', 'Key of the type upgrade record in that ConfigMap'),
-  boolFlag('enable-type-upgrade', 'enableTypeUpgrade', 'Run the one-time upgrade of legacy field names on becoming leader'),
-  intFlag('update-user-msi-max-retry', 'updateUserMsiMaxRetry', 'Extra attempts of an identity update after retriable ARM errors', { min: 0, max: MAX_INT }),
-  durationFlag('update-user-msi-retry-interval', 'updateUserMsiRetryIntervalMs', 'Wait before each retry of an identity update', 'non-negative'),
-  durationFlag('identity-assignment-reconcile-interval', 'identityAssignmentReconcileIntervalMs', 'Period of the check that Azure still has the assigned identities', 'positive'),
+  stringFlag('config-map-name', 'configMapName', 'ConfigMap in `MIC_POD_NAMESPACE` that records the one-time type upgrade'),
+  stringFlag('type-upgrade-status-key', 'typeUpgradeStatusKey', 'Key of the type-upgrade record in that ConfigMap'),
+  boolFlag('enable-type-upgrade', 'enableTypeUpgrade', 'On becoming leader, run the one-time upgrade of legacy (pre-1.6) field names'),
+  intFlag('update-user-msi-max-retry', 'updateUserMsiMaxRetry', 'Accepted for compatibility and not used: instead of retrying a rejected PATCH, this MIC quarantines the rejected identities with backoff and writes the others in the next PATCH', { min: 0, max: MAX_INT }),
+  durationFlag('update-user-msi-retry-interval', 'updateUserMsiRetryIntervalMs', 'Accepted for compatibility and not used (see --update-user-msi-max-retry)', 'non-negative'),
+  durationFlag('identity-assignment-reconcile-interval', 'identityAssignmentReconcileIntervalMs', 'Base period of the per-VM/VMSS check that Azure still has the identities MIC assigned; doubles up to 8x while nothing drifts, back to the base after a change. Must be > 0', 'positive'),
   choiceFlag<LogFormat>('log-format', LOG_FORMATS, (o, v) => (o.logFormat = v), (d) => JSON.stringify(d.logFormat), 'Log line format', 'upstream'),
-  stringFlag('custom-user-agent', 'customUserAgent', 'Appended to the user agent of Kubernetes, ARM and AAD requests'),
-  durationFlag('unassign-grace-period', 'unassignGracePeriodMs', 'Keep an identity assigned this long after its last pod is gone (absorbs pod churn); 0 unassigns at once', 'non-negative', 'project'),
-  boolFlag('dry-run', 'dryRun', 'Log the ARM identity updates MIC would issue instead of issuing them', 'project'),
-  stringFlag('pause-configmap', 'pauseConfigMap', 'ConfigMap in MIC_POD_NAMESPACE whose presence pauses all ARM writes (e.g. during cluster upgrades)', 'project'),
-  durationFlag('arm-write-timeout', 'armWriteTimeoutMs', 'Upper bound of one ARM identity update, including waiting for its long-running operation', 'positive', 'project'),
-  durationFlag('arm-batch-window', 'armBatchWindowMs', 'Hold an ARM write until the VM/VMSS\'s desired identities were stable this long (at most 10 windows), so a burst of pods costs one write', 'non-negative', 'project'),
-  durationFlag('arm-poll-interval', 'armPollIntervalMs', 'Poll interval of ARM long-running operations when ARM sends no Retry-After', 'positive', 'project'),
-  choiceFlag<LogLevel>('log-level', LOG_LEVELS, (o, v) => (o.logLevel = v), (d) => JSON.stringify(d.logLevel), 'Minimum log level; when absent, klog -v decides (>=5 debug, >=3 verbose)', 'project'),
+  stringFlag('custom-user-agent', 'customUserAgent', 'Text appended to the user agent of Kubernetes, ARM and AAD requests'),
+  durationFlag('unassign-grace-period', 'unassignGracePeriodMs', 'Keep an identity assigned this long after its last pod is gone, so short-lived pods (CronJobs, rollouts) do not cause an unassign followed by a re-assign. 0 unassigns at once, as upstream does', 'non-negative', 'project'),
+  boolFlag('dry-run', 'dryRun', 'Log the ARM identity updates and AzureAssignedIdentity writes MIC would make instead of making them. Use it to check a migration. It still reads ARM, records Warning Events, and writes the ownership ConfigMaps of its first contact with each VM/VMSS (adoption records)', 'project'),
+  stringFlag('pause-configmap', 'pauseConfigMap', 'While a ConfigMap with this name exists in `MIC_POD_NAMESPACE` (and its `data.paused` is not "false"), MIC makes no ARM writes; watching and reporting go on. Use it during cluster upgrades instead of scaling MIC to zero', 'project'),
+  durationFlag('arm-write-timeout', 'armWriteTimeoutMs', 'Upper bound of one ARM identity update, including the wait for its long-running operation. Must be > 0', 'positive', 'project'),
+  durationFlag('arm-batch-window', 'armBatchWindowMs', 'Hold an ARM write until the VM/VMSS\'s desired identities have not changed for this long (at most 10 windows), so a burst of pods costs one write. On by default (upstream writes at once); 0 writes at once', 'non-negative', 'project'),
+  durationFlag('arm-poll-interval', 'armPollIntervalMs', 'Poll interval of ARM long-running operations when ARM sends no `Retry-After` (each poll counts against the Compute Get Operation budget). Must be > 0', 'positive', 'project'),
+  choiceFlag<LogLevel>('log-level', LOG_LEVELS, (o, v) => (o.logLevel = v), (d) => JSON.stringify(d.logLevel), 'Minimum log level; when this flag is absent, klog `-v` decides: >= 5 debug, >= 3 verbose, otherwise info. Levels', 'project'),
   {
     name: 'v',
     kind: 'int',
     origin: 'klog',
-    description: 'klog verbosity; mapped to the log level when --log-level is absent (>=5 debug, >=3 verbose)',
+    description: 'klog verbosity; sets the log level when `--log-level` is absent (>= 5 debug, >= 3 verbose, otherwise info)',
     defaultText: (d) => String(d.verbosity),
     apply: (o, raw) => {
       o.verbosity = parseInteger('v', raw, 0, MAX_INT);
@@ -259,13 +259,47 @@ export const FLAGS: readonly FlagSpec[] = [
 const FLAGS_BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
 const HELP_NAMES = new Set(['h', 'help']);
 
+/** Flags handled by the parser itself rather than stored in {@link MicOptions}. */
+export const BUILTIN_FLAGS: readonly { name: string; description: string }[] = [
+  { name: 'version', description: 'Print the version and exit. Unlike upstream, it does not need `MIC_POD_NAMESPACE`' },
+  { name: 'help', description: 'Print this help and exit (also `-h`)' },
+];
+
+/** Flags shown one per line in usage and the docs table (klog flags other than `-v` are listed together). */
+export function listedFlags(): FlagSpec[] {
+  return FLAGS.filter((f) => f.origin !== 'klog' || f.name === 'v');
+}
+
+/** klog flags accepted and ignored (everything klog except `-v`). */
+export function ignoredKlogFlags(): FlagSpec[] {
+  return FLAGS.filter((f) => f.origin === 'klog' && f.name !== 'v');
+}
+
+/** Words of `text` as lines of at most `width` characters, each prefixed by `indent`. */
+function wrap(text: string, indent: string, width = 100): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/u)) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
+}
+
+/** Plain-text form of a description (docs use Markdown backticks). */
+function plain(text: string): string {
+  return text.replace(/`/gu, '');
+}
+
 /** Usage text: every flag with its default and description, then the environment variables. */
 export function usage(defaults: MicOptions = defaultMicOptions({ HOSTNAME: '<hostname>' })): string {
-  const line = (f: FlagSpec): string => {
+  const line = (f: FlagSpec): string[] => {
     const tag = f.origin === 'project' ? ' [new]' : '';
-    return `  --${f.name} ${f.kind === 'bool' ? '' : f.kind + ' '}(default ${f.defaultText(defaults)})${tag}\n      ${f.description}`;
+    return [`  --${f.name} ${f.kind === 'bool' ? '' : f.kind + ' '}(default ${f.defaultText(defaults)})${tag}`, ...wrap(plain(f.description), '      ')];
   };
-  const klog = FLAGS.filter((f) => f.origin === 'klog' && f.name !== 'v').map((f) => `--${f.name}`);
   return [
     'Usage: mic [flags]',
     '',
@@ -273,16 +307,13 @@ export function usage(defaults: MicOptions = defaultMicOptions({ HOSTNAME: '<hos
     'Flags accept -name or --name, and -name=value or -name value (booleans only -name or -name=false).',
     '',
     'Flags:',
-    ...FLAGS.filter((f) => f.origin !== 'klog' || f.name === 'v').map(line),
-    '  --version',
-    '      Print the version and exit',
-    '  --help',
-    '      Print this help and exit',
+    ...listedFlags().flatMap(line),
+    ...BUILTIN_FLAGS.flatMap((f) => [`  --${f.name}`, ...wrap(plain(f.description), '      ')]),
     '',
-    `Accepted and ignored for compatibility (klog): ${klog.join(' ')}`,
+    `Accepted and ignored for compatibility (klog): ${ignoredKlogFlags().map((f) => `--${f.name}`).join(' ')}`,
     '',
     'Environment:',
-    ...MIC_ENV_VARS.map((e) => `  ${e.name}\n      ${e.description}`),
+    ...MIC_ENV_VARS.flatMap((e) => [`  ${e.name}`, ...wrap(plain(e.description), '      ')]),
     '',
   ].join('\n');
 }

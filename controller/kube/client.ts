@@ -79,15 +79,15 @@ function loadInCluster(kc: KubeConfig, host: string, port: string | undefined, s
   if (!fs.existsSync(tokenFile)) {
     throw new KubeConfigError(`in-cluster mode: service-account token ${tokenFile} not found`);
   }
+  // Always https with the service-account CA, whatever the port: a token is never sent in clear text.
   const effectivePort = port || '443';
-  const scheme = ['80', '8080', '8001'].includes(effectivePort) ? 'http' : 'https';
   const serverHost = net.isIPv6(host) ? `[${host}]` : host;
   const namespaceFile = path.join(saDir, 'namespace');
   const namespace = fs.existsSync(namespaceFile) ? fs.readFileSync(namespaceFile, 'utf8').trim() : undefined;
   kc.loadFromOptions({
     clusters: [{
       name: 'inCluster',
-      server: `${scheme}://${serverHost}:${effectivePort}`,
+      server: `https://${serverHost}:${effectivePort}`,
       ...(fs.existsSync(caFile) ? { caFile } : {}),
       skipTLSVerify: false,
     }],
@@ -126,20 +126,25 @@ function preMiddleware(fn: (ctx: RequestContext) => void): ObservableMiddleware 
 
 /** Options for {@link makeApiClient}. */
 export interface ApiClientOptions {
-  /** Sent as `User-Agent` on every request (see {@link userAgent}). */
-  userAgent: string;
+  /**
+   * Sent as `User-Agent` when `kc` carries no agent of its own; a kubeconfig from
+   * {@link withUserAgent} always wins, so every client of a process sends the same agent.
+   */
+  userAgent?: string;
   /** Aborts each request after this many milliseconds (no limit when unset). */
   requestTimeoutMs?: number;
 }
 
 /**
  * Builds a generated API client (e.g. `CoreV1Api`, `CoordinationV1Api`, `CustomObjectsApi`) for the
- * current cluster of `kc`, sending our user agent and optionally bounding each request's duration.
+ * current cluster of `kc`, sending the process's user agent (that of `kc`, see {@link withUserAgent})
+ * and optionally bounding each request's duration.
  */
-export function makeApiClient<T extends ApiType>(kc: KubeConfig, api: ApiConstructor<T>, options: ApiClientOptions): T {
+export function makeApiClient<T extends ApiType>(kc: KubeConfig, api: ApiConstructor<T>, options: ApiClientOptions = {}): T {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeConfigError('kubeconfig has no current cluster');
-  const middleware: ObservableMiddleware[] = [preMiddleware((ctx) => ctx.setHeaderParam('User-Agent', options.userAgent))];
+  const agent = userAgentOf(kc) ?? options.userAgent;
+  const middleware: ObservableMiddleware[] = agent ? [preMiddleware((ctx) => ctx.setHeaderParam('User-Agent', agent))] : [];
   const timeoutMs = options.requestTimeoutMs;
   if (timeoutMs !== undefined && timeoutMs > 0) {
     middleware.push(preMiddleware((ctx) => ctx.setSignal(AbortSignal.timeout(timeoutMs))));
@@ -171,9 +176,13 @@ export function requestOptions(limits: { timeoutMs?: number; signal?: AbortSigna
   };
 }
 
+/** The agent {@link withUserAgent} attached to a kubeconfig view. */
+const AGENTS = new WeakMap<KubeConfig, string>();
+
 /**
- * A view of `kc` that adds our `User-Agent` to requests authenticated through it. Use it for
- * client-node's `Watch`, which builds its requests from `applySecurityAuthentication`.
+ * A view of `kc` that carries the process's `User-Agent` (built once by {@link userAgent}): every
+ * client made from it — `kc.makeApiClient`, {@link makeApiClient}, client-node's `Watch` (which
+ * authenticates through `applySecurityAuthentication`) — sends that agent.
  */
 export function withUserAgent(kc: KubeConfig, agent: string): KubeConfig {
   const view = Object.create(kc) as KubeConfig;
@@ -181,7 +190,15 @@ export function withUserAgent(kc: KubeConfig, agent: string): KubeConfig {
     await kc.applySecurityAuthentication(ctx);
     ctx.setHeaderParam('User-Agent', agent);
   };
+  // client-node's own makeApiClient sends its default agent after authentication; ours sets it last.
+  view.makeApiClient = <T extends ApiType>(api: ApiConstructor<T>): T => makeApiClient(view, api);
+  AGENTS.set(view, agent);
   return view;
+}
+
+/** The user agent a kubeconfig view from {@link withUserAgent} carries, if any. */
+export function userAgentOf(kc: KubeConfig): string | undefined {
+  return AGENTS.get(kc);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import os from 'node:os';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type ConfigurationOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../observability/logger.js';
-import { isNotFound, makeApiClient, requestOptions, userAgent as defaultUserAgent } from './client.js';
+import { isNotFound, makeApiClient, requestOptions } from './client.js';
 
 /** Source component of every event (upstream's). */
 export const EVENT_SOURCE_COMPONENT = 'aadpodidentity.k8s.io';
@@ -41,7 +41,7 @@ export interface EventSink {
 
 /** Options for {@link EventRecorder}. */
 export interface EventRecorderOptions {
-  /** Kubeconfig to build a `CoreV1Api` from (with `userAgent`); or pass `coreApi`. */
+  /** Kubeconfig to build a `CoreV1Api` from (its `withUserAgent` agent wins over `userAgent`); or pass `coreApi`. */
   kc?: KubeConfig;
   coreApi?: EventsApi;
   userAgent?: string;
@@ -112,7 +112,7 @@ export class EventRecorder implements EventSink {
     this.#maxPending = options.maxPending ?? 1000;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     if (options.coreApi) this.#api = options.coreApi;
-    else if (options.kc) this.#api = makeApiClient(options.kc, CoreV1Api, { userAgent: options.userAgent ?? defaultUserAgent('unknown') });
+    else if (options.kc) this.#api = makeApiClient(options.kc, CoreV1Api, options.userAgent ? { userAgent: options.userAgent } : {});
     else throw new TypeError('EventRecorder needs kc or coreApi');
   }
 

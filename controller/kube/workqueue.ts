@@ -17,7 +17,16 @@
 import { systemClock, type Clock } from '../util/clock.js';
 import { exponentialDelayMs } from './backoff.js';
 
-/** Optional hooks for queue metrics (depth, adds, retries, processing time). */
+/** Read access to a queue's in-flight keys, for metrics computed at scrape time. */
+export interface WorkQueueProbe {
+  /** For each key handed out by `get()` and not yet `done()`: milliseconds since it was handed out. */
+  processingAgesMs(): number[];
+}
+
+/**
+ * Optional hooks for queue metrics, at the points client-go's work-queue metrics observe: depth,
+ * adds, retries, time queued, processing time, and in-flight work (through a probe).
+ */
 export interface WorkQueueMetrics {
   /** The number of queued (not in-flight) keys changed to `n`. */
   onDepth?(n: number): void;
@@ -25,8 +34,12 @@ export interface WorkQueueMetrics {
   onAdd?(): void;
   /** {@link WorkQueue.addRateLimited} was called. */
   onRetry?(): void;
+  /** A key was handed out `waitedMs` after it was first added (since its last hand-out). */
+  onQueued?(waitedMs: number): void;
   /** A key finished processing after `durationMs` (from `get()` to `done()`). */
   onWork?(durationMs: number): void;
+  /** Called once by the queue's constructor with a probe of its in-flight keys. */
+  observe?(probe: WorkQueueProbe): void;
 }
 
 /** Per-key exponential backoff bounds for {@link WorkQueue.addRateLimited}. */
@@ -63,6 +76,8 @@ export class WorkQueue {
   readonly #dirty = new Set<string>();
   /** Keys handed out by `get()` and not yet `done()`, with the time they were handed out. */
   readonly #processing = new Map<string, number>();
+  /** When each dirty key was first added (for `onQueued`). */
+  readonly #addedAt = new Map<string, number>();
   readonly #delayed = new Map<string, Delayed>();
   readonly #failures = new Map<string, number>();
   readonly #waiters: ((key: string | undefined) => void)[] = [];
@@ -75,6 +90,13 @@ export class WorkQueue {
     this.#baseDelayMs = options.rateLimit?.baseDelayMs ?? 5;
     this.#maxDelayMs = options.rateLimit?.maxDelayMs ?? 1_000_000;
     this.#metrics = options.metrics ?? {};
+    this.#metrics.observe?.({ processingAgesMs: () => this.processingAgesMs() });
+  }
+
+  /** Milliseconds each in-flight key has been processed so far. */
+  processingAgesMs(): number[] {
+    const now = this.#clock.now();
+    return [...this.#processing.values()].map((startedAt) => now - startedAt);
   }
 
   /** Queues `key` unless it is already queued; ignored after shutdown. */
@@ -82,6 +104,7 @@ export class WorkQueue {
     if (this.#shuttingDown) return;
     if (this.#dirty.has(key)) return;
     this.#dirty.add(key);
+    this.#addedAt.set(key, this.#clock.now());
     this.#metrics.onAdd?.();
     if (this.#processing.has(key)) return; // re-queued by done()
     this.#queue.push(key);
@@ -178,6 +201,7 @@ export class WorkQueue {
     this.#beginShutdown();
     this.#queue = [];
     this.#dirty.clear();
+    this.#addedAt.clear();
     this.#depthChanged();
     this.#releaseWaiters();
     this.#checkDrained();
@@ -204,7 +228,11 @@ export class WorkQueue {
     const key = this.#queue.shift();
     if (key === undefined) return undefined;
     this.#dirty.delete(key);
-    this.#processing.set(key, this.#clock.now());
+    const now = this.#clock.now();
+    const addedAt = this.#addedAt.get(key);
+    this.#addedAt.delete(key);
+    if (addedAt !== undefined) this.#metrics.onQueued?.(now - addedAt);
+    this.#processing.set(key, now);
     this.#depthChanged();
     return key;
   }

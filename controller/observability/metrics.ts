@@ -3,17 +3,20 @@
  *
  * The upstream MIC v1.8 series keep their names, labels and buckets (namespace `aadpodidentity_`)
  * so existing dashboards keep working; the project's own series use the `aadpodidentity_mic_`
- * prefix. Process metrics come from prom-client's default collectors with the `mic_` prefix.
+ * prefix. The work queues export client-go's `workqueue_*` series (label `name`), and process
+ * metrics come from prom-client's default collectors under their default names, so stock
+ * dashboards and alerts for Kubernetes controllers and Node.js processes apply unchanged.
  * `docs/troubleshooting.md` explains each series and what to alert on.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WorkQueueMetrics, WorkQueueProbe } from '../kube/workqueue.js';
 
 /** Namespace of every upstream-compatible series. */
 export const UPSTREAM_PREFIX = 'aadpodidentity_';
 /** Prefix of the series this project adds. */
 export const MIC_PREFIX = 'aadpodidentity_mic_';
-/** Prefix of the process/runtime metrics from prom-client's default collectors. */
-export const DEFAULT_METRICS_PREFIX = 'mic_';
+/** Prefix of client-go's work-queue series (k8s.io/component-base workqueue metrics provider). */
+export const WORKQUEUE_PREFIX = 'workqueue_';
 
 /** Upstream buckets for AzureAssignedIdentity create/update/delete durations (seconds). */
 export const KUBE_OPERATION_BUCKETS: readonly number[] = [
@@ -25,6 +28,8 @@ export const CYCLE_BUCKETS: readonly number[] = [0.5, 1, 5, 10, 30, 60, 120, 300
 export const ASSIGNMENT_LATENCY_BUCKETS: readonly number[] = [
   0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1800,
 ];
+/** client-go's work-queue duration buckets: 10 ns … 10 s, ×10 per step (`ExponentialBuckets(10e-9, 10, 10)`). */
+export const WORKQUEUE_DURATION_BUCKETS: readonly number[] = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10];
 /** Buckets for time spent waiting on a client-side or server-side throttle (seconds). */
 export const THROTTLE_WAIT_BUCKETS: readonly number[] = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1200];
 
@@ -47,6 +52,22 @@ export const ARM_REQUEST_RESULTS: readonly ArmRequestResult[] = [
   'not_found',
   'error',
 ];
+
+/** client-go's `workqueue_*` series, labelled by queue `name`. */
+export interface WorkQueueSeries {
+  readonly depth: Gauge<'name'>;
+  readonly adds: Counter<'name'>;
+  readonly queueDuration: Histogram<'name'>;
+  readonly workDuration: Histogram<'name'>;
+  readonly unfinishedWork: Gauge<'name'>;
+  readonly longestRunningProcessor: Gauge<'name'>;
+  readonly retries: Counter<'name'>;
+  /** The queue of each name whose in-flight keys the two gauges above report at scrape time. */
+  readonly probes: Map<string, WorkQueueProbe>;
+}
+
+/** Where a throttling wait came from (`source` label of `throttle_wait_seconds`). */
+export type ThrottleWaitSource = 'client' | 'arm';
 
 /** The metric objects, typed by their label names. */
 export interface MicMetrics {
@@ -86,10 +107,10 @@ export interface MicMetrics {
   readonly queueDepth: Gauge;
   /** ARM requests by operation and classified result. */
   readonly armRequests: Counter<'operation' | 'result'>;
-  /** ARM write requests (PATCH + LRO) currently in flight. */
+  /** ARM identity updates (PATCH chunks with their LROs) currently in flight. */
   readonly armWritesInflight: Gauge;
-  /** Seconds spent waiting on throttling (Retry-After or client-side budget). */
-  readonly throttleWait: Histogram;
+  /** Waits imposed on ARM calls by throttling: client-side refusals and ARM's Retry-After. */
+  readonly throttleWait: Histogram<'source'>;
   /** Identities currently quarantined after repeated per-identity failures. */
   readonly quarantinedIdentities: Gauge;
   /** AzureAssignedIdentities by `status.status` (`Created`, `Assigned`, `Unassigned`, `none`). */
@@ -104,11 +125,15 @@ export interface MicMetrics {
   readonly paused: Gauge;
   /** Kubernetes Events emitted by type and reason. */
   readonly eventsEmitted: Counter<'type' | 'reason'>;
+
+  // ---- client-go conventions (workqueue_*) ----
+  /** The work queues' series; feed them through {@link workQueueMetrics}. */
+  readonly workqueue: WorkQueueSeries;
 }
 
 /** Options of {@link createMetrics}. */
 export interface CreateMetricsOptions {
-  /** Register prom-client's process/runtime collectors (prefix `mic_`). Default true. */
+  /** Register prom-client's process/runtime collectors (default names, no prefix). Default true. */
   defaultMetrics?: boolean;
 }
 
@@ -179,11 +204,12 @@ export function createMetrics(registry: Registry = new Registry(), options: Crea
     ),
     queueDepth: gauge(own('queue_depth'), 'Number of targets (VM/VMSS keys) waiting in the work queue'),
     armRequests: counter(own('arm_requests_total'), 'ARM requests by operation and result', ['operation', 'result']),
-    armWritesInflight: gauge(own('arm_writes_inflight'), 'ARM write operations (PATCH including its long-running operation) in flight'),
+    armWritesInflight: gauge(own('arm_writes_inflight'), 'ARM identity updates (PATCH requests including their long-running operations) in flight'),
     throttleWait: histogram(
       own('throttle_wait_seconds'),
-      'Seconds an ARM request waited because of throttling (Retry-After or client-side budget)',
+      'Seconds an ARM call was told to wait by throttling: source="client" for a client-side budget or Retry-After gate refusal, source="arm" for a Retry-After from ARM',
       THROTTLE_WAIT_BUCKETS,
+      ['source'],
     ),
     quarantinedIdentities: gauge(own('quarantined_identities'), 'Identities currently quarantined after repeated failures'),
     assignedIdentities: gauge(own('assigned_identities'), 'AzureAssignedIdentities by status', ['state']),
@@ -195,6 +221,7 @@ export function createMetrics(registry: Registry = new Registry(), options: Crea
     informerSynced: gauge(own('informer_synced'), '1 when the informer has synced and is watching, else 0', ['resource']),
     paused: gauge(own('paused'), '1 while ARM writes are paused by the pause switch, else 0'),
     eventsEmitted: counter(own('events_emitted_total'), 'Kubernetes Events emitted by type and reason', ['type', 'reason']),
+    workqueue: createWorkQueueSeries(registers),
   };
 
   // Gauges that have a meaningful zero are exported from the start.
@@ -206,9 +233,83 @@ export function createMetrics(registry: Registry = new Registry(), options: Crea
   metrics.paused.set(0);
 
   if (options.defaultMetrics ?? true) {
-    collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX });
+    collectDefaultMetrics({ register: registry });
   }
   return metrics;
+}
+
+/** The `workqueue_*` series with client-go's names, help texts, buckets and `name` label. */
+function createWorkQueueSeries(registers: Registry[]): WorkQueueSeries {
+  const probes = new Map<string, WorkQueueProbe>();
+  const wq = (suffix: string): string => WORKQUEUE_PREFIX + suffix;
+  const labelNames = ['name'] as const;
+  /** A gauge computed at scrape time from each queue's in-flight processing ages (seconds). */
+  const inFlightGauge = (name: string, help: string, reduce: (agesSeconds: number[]) => number): Gauge<'name'> =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect(this: Gauge<'name'>) {
+        for (const [queue, probe] of probes) this.set({ name: queue }, reduce(probe.processingAgesMs().map((ms) => ms / 1000)));
+      },
+    });
+  return {
+    depth: new Gauge({ name: wq('depth'), help: 'Current depth of workqueue', labelNames, registers }),
+    adds: new Counter({ name: wq('adds_total'), help: 'Total number of adds handled by workqueue', labelNames, registers }),
+    queueDuration: new Histogram({
+      name: wq('queue_duration_seconds'),
+      help: 'How long in seconds an item stays in workqueue before being requested',
+      labelNames,
+      buckets: [...WORKQUEUE_DURATION_BUCKETS],
+      registers,
+    }),
+    workDuration: new Histogram({
+      name: wq('work_duration_seconds'),
+      help: 'How long in seconds processing an item from workqueue takes',
+      labelNames,
+      buckets: [...WORKQUEUE_DURATION_BUCKETS],
+      registers,
+    }),
+    unfinishedWork: inFlightGauge(
+      wq('unfinished_work_seconds'),
+      "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads",
+      (ages) => ages.reduce((a, b) => a + b, 0),
+    ),
+    longestRunningProcessor: inFlightGauge(
+      wq('longest_running_processor_seconds'),
+      'How many seconds has the longest running processor for workqueue been running',
+      (ages) => ages.reduce((a, b) => Math.max(a, b), 0),
+    ),
+    retries: new Counter({ name: wq('retries_total'), help: 'Total number of retries handled by workqueue', labelNames, registers }),
+    probes,
+  };
+}
+
+/**
+ * The hooks that feed the `workqueue_*` series of queue `name` (empty without metrics).
+ * `onDepth` is an extra depth listener (e.g. a project gauge mirroring one queue).
+ */
+export function workQueueMetrics(metrics: MicMetrics | undefined, name: string, onDepth?: (n: number) => void): WorkQueueMetrics {
+  if (!metrics) return onDepth ? { onDepth } : {};
+  const s = metrics.workqueue;
+  const labels = { name };
+  s.depth.set(labels, 0);
+  s.adds.inc(labels, 0);
+  s.retries.inc(labels, 0);
+  return {
+    onDepth: (n) => {
+      s.depth.set(labels, n);
+      onDepth?.(n);
+    },
+    onAdd: () => s.adds.inc(labels),
+    onRetry: () => s.retries.inc(labels),
+    onQueued: (ms) => s.queueDuration.observe(labels, ms / 1000),
+    onWork: (ms) => s.workDuration.observe(labels, ms / 1000),
+    observe: (probe) => {
+      s.probes.set(name, probe);
+    },
+  };
 }
 
 /** One ARM call as reported by the cloud provider's `onCall` hook. */

@@ -6,7 +6,7 @@
 import PQueue from 'p-queue';
 import type { AzureAssignedIdentity } from '../api/types.js';
 import { WorkQueue } from '../kube/workqueue.js';
-import type { MicMetrics } from '../observability/metrics.js';
+import { workQueueMetrics, type MicMetrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { AssignedIdentityWriter } from './aai-writer.js';
@@ -79,6 +79,8 @@ export interface MicControllerOptions {
   podConditions?: PodConditionWriter;
   /** Explains held-back identities in readiness conditions. */
   quarantine?: Quarantine;
+  /** Identity validation (issue 15): called once per sync pass with the desired assignments; never throws, waits only briefly (bounded). */
+  identityScreen?: { screen(assignments: Iterable<DesiredAssignment>): Promise<void> };
 }
 
 const SYNC_KEY = 'sync';
@@ -117,14 +119,14 @@ export class MicController {
   }
 
   #newSyncQueue(): WorkQueue {
-    return new WorkQueue({ clock: this.#o.clock, rateLimit: { baseDelayMs: 200, maxDelayMs: 30_000 } });
+    return new WorkQueue({ clock: this.#o.clock, rateLimit: { baseDelayMs: 200, maxDelayMs: 30_000 }, metrics: workQueueMetrics(this.#o.metrics, 'sync') });
   }
 
   #newTargetQueue(): WorkQueue {
     return new WorkQueue({
       clock: this.#o.clock,
       rateLimit: { baseDelayMs: 1_000, maxDelayMs: 300_000 },
-      metrics: { onDepth: (n) => this.#o.metrics?.queueDepth.set(n) },
+      metrics: workQueueMetrics(this.#o.metrics, 'targets', (n) => this.#o.metrics?.queueDepth.set(n)),
     });
   }
 
@@ -267,6 +269,7 @@ export class MicController {
     for (const key of p.desired.desired.keys()) if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, now);
     for (const key of this.#firstSeen.keys()) if (!p.desired.desired.has(key)) this.#firstSeen.delete(key);
 
+    await this.#o.identityScreen?.screen(p.desired.desired.values());
     const demand = new Map<string, TargetDemand>();
     for (const tp of p.targets.values()) demand.set(tp.key, { target: tp.target, desired: tp.desired, adoptable: tp.adoptable });
     for (const key of this.#o.worker.setDemand(demand)) this.requestTarget(key);

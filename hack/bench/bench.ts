@@ -12,6 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { machineInfo, renderMarkdown, renderTable, type BenchResults } from './report.js';
 import { runScenario, type ScenarioFigures } from './runner.js';
 import { SCENARIO_NAMES, scenarios } from './scenarios.js';
@@ -30,24 +31,27 @@ function repoRoot(): string {
   return path.basename(up) === 'dist' ? path.dirname(up) : up;
 }
 
-/** Parses the arguments; throws RangeError on a bad one. */
+/** Parses the arguments with node:util parseArgs; throws RangeError on a bad one. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  let smoke = false;
-  let out: string | undefined;
-  const chosen: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') throw new RangeError(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--smoke') smoke = true;
-    else if (flag === '--scenario') chosen.push(...value().split(',').filter(Boolean));
-    else if (flag === '--out') out = value();
-    else throw new RangeError(`unknown argument ${arg} (use --smoke, --scenario name, --out dir)`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        smoke: { type: 'boolean', default: false },
+        scenario: { type: 'string', multiple: true, default: [] },
+        out: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new RangeError(`${(err as Error).message} (use --smoke, --scenario name, --out dir)`, { cause: err });
   }
+  const smoke = values.smoke;
+  if (values.out === '' || values.scenario.some((v) => v === '')) throw new RangeError('--out and --scenario need a value');
+  const out = values.out;
+  const chosen = values.scenario.flatMap((v) => v.split(',').filter(Boolean));
   for (const s of chosen) {
     if (!(SCENARIO_NAMES as readonly string[]).includes(s)) throw new RangeError(`unknown scenario ${s} (one of ${SCENARIO_NAMES.join(', ')})`);
   }
@@ -93,10 +97,13 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+// Run only as the entry point, so tests can import parseBenchArgs.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

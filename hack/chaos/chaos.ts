@@ -6,6 +6,7 @@
  * Runs the randomized invariant suite (or, with `--figures`, the failover and recovery
  * measurements) and prints the figures; exits 1 when an invariant was violated.
  */
+import { parseArgs as parseNodeArgs } from 'node:util';
 import { formatFigures, measureFailover, measureStaleRecovery, type StaleFigures } from './figures.js';
 import { measureProcessFailover } from './process-failover.js';
 import { formatReport, runChaos } from './runner.js';
@@ -35,37 +36,60 @@ function bad(message: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {
-    seed: Math.floor(Math.random() * 2 ** 31), steps: 200, quiesceEvery: 25, actorRate: 1, figures: false, staleCount: 1000,
-    only: new Set(MEASUREMENTS), leaseDurationMs: 15_000, burstPods: 60, clientQps: [5],
+  let values;
+  try {
+    ({ values } = parseNodeArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        seed: { type: 'string' },
+        steps: { type: 'string' },
+        'quiesce-every': { type: 'string' },
+        'actor-rate': { type: 'string' },
+        stale: { type: 'string' },
+        figures: { type: 'boolean', default: false },
+        burst: { type: 'string' },
+        'lease-duration': { type: 'string' },
+        'client-qps': { type: 'string' },
+        only: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    bad((err as Error).message);
+  }
+  const count = (flag: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isInteger(n) || n < 0) bad(`--${flag} needs a non-negative integer`);
+    return n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = (): number => {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 0) bad(`${flag} needs a non-negative integer`);
-      return n;
-    };
-    const words = (): string[] => (argv[++i] ?? '').split(',').map((w) => w.trim()).filter(Boolean);
-    if (flag === '--seed') args.seed = value();
-    else if (flag === '--steps') args.steps = value();
-    else if (flag === '--quiesce-every') args.quiesceEvery = Math.max(1, value());
-    else if (flag === '--stale') args.staleCount = value();
-    else if (flag === '--actor-rate') args.actorRate = value();
-    else if (flag === '--figures') args.figures = true;
-    else if (flag === '--burst') args.burstPods = Math.max(1, value());
-    else if (flag === '--lease-duration') {
-      const s = Number(argv[++i]);
-      if (!(s > 0)) bad('--lease-duration needs a number of seconds > 0');
-      args.leaseDurationMs = Math.round(s * 1000);
-    } else if (flag === '--client-qps') {
-      args.clientQps = words().map(Number);
-      if (args.clientQps.length === 0 || args.clientQps.some((q) => !(q > 0))) bad('--client-qps needs numbers > 0');
-    } else if (flag === '--only') {
-      const picked = words();
-      if (picked.length === 0 || picked.some((m) => !(MEASUREMENTS as readonly string[]).includes(m))) bad(`--only takes ${MEASUREMENTS.join(',')}`);
-      args.only = new Set(picked as Measurement[]);
-    } else bad(`unknown flag ${flag}`);
+  const words = (raw: string): string[] => raw.split(',').map((w) => w.trim()).filter(Boolean);
+  const args: Args = {
+    seed: count('seed', values.seed, Math.floor(Math.random() * 2 ** 31)),
+    steps: count('steps', values.steps, 200),
+    quiesceEvery: Math.max(1, count('quiesce-every', values['quiesce-every'], 25)),
+    actorRate: count('actor-rate', values['actor-rate'], 1),
+    figures: values.figures,
+    staleCount: count('stale', values.stale, 1000),
+    only: new Set(MEASUREMENTS),
+    leaseDurationMs: 15_000,
+    burstPods: Math.max(1, count('burst', values.burst, 60)),
+    clientQps: [5],
+  };
+  if (values['lease-duration'] !== undefined) {
+    const s = Number(values['lease-duration']);
+    if (!(s > 0)) bad('--lease-duration needs a number of seconds > 0');
+    args.leaseDurationMs = Math.round(s * 1000);
+  }
+  if (values['client-qps'] !== undefined) {
+    args.clientQps = words(values['client-qps']).map(Number);
+    if (args.clientQps.length === 0 || args.clientQps.some((q) => !(q > 0))) bad('--client-qps needs numbers > 0');
+  }
+  if (values.only !== undefined) {
+    const picked = words(values.only);
+    if (picked.length === 0 || picked.some((m) => !(MEASUREMENTS as readonly string[]).includes(m))) bad(`--only takes ${MEASUREMENTS.join(',')}`);
+    args.only = new Set(picked as Measurement[]);
   }
   return args;
 }

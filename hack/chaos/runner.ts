@@ -196,7 +196,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
    * (`fromLastRead`) or since `since`.
    */
   const controllerContext = (target: string, since: number, until: number, fromLastRead: boolean): string => {
-    const audit = az.auditLog().filter((e) => e.resource === target && !actorOfAgent(e.agent));
+    const audit = az.auditLog().filter((e) => e.resource === target && !actorOfAgent(e.userAgent));
     const reads = audit.filter((e) => e.kind === 'read' && e.method === 'GET' && e.status === 200);
     const lastRead = reads.filter((e) => e.at <= until).pop();
     const from = fromLastRead ? (lastRead?.at ?? since) : since;
@@ -212,7 +212,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const state = (x: { systemAssigned: boolean; userAssigned: string[] }): string => `{system ${x.systemAssigned ? 'on' : 'off'}, user ${x.userAssigned.map(short).join(',') || '-'}}`;
     // The PATCH was accepted before it was applied: plan evidence is relative to the send time.
     const target = w.resource.toLowerCase();
-    const sent = az.auditLog().filter((e) => e.resource === target && e.method === 'PATCH' && e.status === 202 && e.at <= w.at && e.agent === w.agent).pop()?.at ?? w.at;
+    const sent = az.auditLog().filter((e) => e.resource === target && e.method === 'PATCH' && e.status === 202 && e.at <= w.at && e.userAgent === w.agent).pop()?.at ?? w.at;
     return `(a) controller write on ${short(w.resource)} sent at ${hms(sent)}, applied at ${hms(w.at)}, by "${(w.agent ?? '?').split(' azsdk')[0]}": ${JSON.stringify(w.request)}; ` +
       `before ${state(w.before)}, after ${state(w.after)}: ${v.problems.join('; ')}${controllerContext(target, sent - 60_000, sent, true)}`;
   };

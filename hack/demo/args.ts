@@ -1,4 +1,5 @@
 /** Command-line arguments of the demo (`node dist/hack/demo/demo.js [--keep] [--state-dir dir]`). */
+import { parseArgs } from 'node:util';
 
 /** What the demo was asked to do. */
 export interface DemoArgs {
@@ -34,49 +35,40 @@ export const DEMO_USAGE = [
   '  --mic-main FILE    controller entry point to run (default dist/controller/main.js)',
 ].join('\n');
 
-function positiveNumber(flag: string, raw: string | undefined): number {
+function positiveNumber(flag: string, raw: string): number {
   const n = Number(raw);
-  if (raw === undefined || raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw new DemoUsageError(`${flag} needs a positive number`);
+  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw new DemoUsageError(`${flag} needs a positive number`);
   return n;
 }
 
-/** Parses the arguments; `--flag=value` and `--flag value` are both accepted. */
+/** Parses the arguments with node:util parseArgs; `--flag=value` and `--flag value` are both accepted. */
 export function parseDemoArgs(argv: readonly string[], defaults: { stateDir: string }): DemoArgs & { help: boolean } {
-  const out: DemoArgs & { help: boolean } = { keep: false, help: false, stateDir: defaults.stateDir, stepTimeoutMs: 60_000, lroLatencyMs: 1000, micMain: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string | undefined => (eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i]);
-    switch (flag) {
-      case '--keep':
-        out.keep = true;
-        break;
-      case '-h':
-      case '--help':
-        out.help = true;
-        break;
-      case '--state-dir': {
-        const dir = value();
-        if (!dir) throw new DemoUsageError('--state-dir needs a directory');
-        out.stateDir = dir;
-        break;
-      }
-      case '--mic-main': {
-        const file = value();
-        if (!file) throw new DemoUsageError('--mic-main needs a file');
-        out.micMain = file;
-        break;
-      }
-      case '--step-timeout':
-        out.stepTimeoutMs = positiveNumber(flag, value()) * 1000;
-        break;
-      case '--lro-latency':
-        out.lroLatencyMs = positiveNumber(flag, value());
-        break;
-      default:
-        throw new DemoUsageError(`unknown argument ${arg}`);
-    }
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        'state-dir': { type: 'string' },
+        'step-timeout': { type: 'string' },
+        'lro-latency': { type: 'string' },
+        'mic-main': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new DemoUsageError((err as Error).message, { cause: err });
   }
-  return out;
+  if (values['state-dir'] === '') throw new DemoUsageError('--state-dir needs a directory');
+  if (values['mic-main'] === '') throw new DemoUsageError('--mic-main needs a file');
+  return {
+    keep: values.keep,
+    help: values.help,
+    stateDir: values['state-dir'] ?? defaults.stateDir,
+    stepTimeoutMs: values['step-timeout'] === undefined ? 60_000 : positiveNumber('--step-timeout', values['step-timeout']) * 1000,
+    lroLatencyMs: values['lro-latency'] === undefined ? 1000 : positiveNumber('--lro-latency', values['lro-latency']),
+    micMain: values['mic-main'],
+  };
 }

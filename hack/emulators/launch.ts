@@ -9,6 +9,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { startAzureEmulator, type AzureEmulator } from './azure/index.js';
 import { applyTopology, defaultTopology, type KubeObjectSink, type Topology, type TopologyNode } from './topology.js';
 
@@ -134,28 +135,39 @@ export async function launchEmulators(opts: LaunchOptions): Promise<LaunchedEmul
   }
 }
 
-/** Parses the CLI arguments. */
+/** Parses the CLI arguments with node:util parseArgs; throws RangeError on a bad one. */
 export function parseLaunchArgs(argv: string[]): { stateDir: string; topologyFile?: string; timeScale?: number; lroLatencyMs?: number } {
-  const out: { stateDir?: string; topologyFile?: string; timeScale?: number; lroLatencyMs?: number } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    const need = (): string => {
-      if (value === undefined) throw new RangeError(`${flag} needs a value`);
-      i++;
-      return value;
-    };
-    if (flag === '--state-dir') out.stateDir = need();
-    else if (flag === '--topology') out.topologyFile = need();
-    else if (flag === '--time-scale') out.timeScale = Number(need());
-    else if (flag === '--lro-latency') out.lroLatencyMs = Number(need());
-    else throw new RangeError(`unknown flag ${flag}`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'state-dir': { type: 'string' },
+        topology: { type: 'string' },
+        'time-scale': { type: 'string' },
+        'lro-latency': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new RangeError((err as Error).message, { cause: err });
   }
-  if (!out.stateDir) throw new RangeError('--state-dir is required');
-  for (const [name, v] of [['--time-scale', out.timeScale], ['--lro-latency', out.lroLatencyMs]] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`${name} must be a non-negative number`);
-  }
-  return out as { stateDir: string };
+  const stateDir = values['state-dir'];
+  if (!stateDir) throw new RangeError('--state-dir is required');
+  const out: { stateDir: string; topologyFile?: string; timeScale?: number; lroLatencyMs?: number } = { stateDir };
+  if (values.topology) out.topologyFile = values.topology;
+  const nonNegative = (flag: string, raw: string | undefined): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (raw.trim() === '' || !(Number.isFinite(n) && n >= 0)) throw new RangeError(`${flag} must be a non-negative number`);
+    return n;
+  };
+  const timeScale = nonNegative('--time-scale', values['time-scale']);
+  const lroLatencyMs = nonNegative('--lro-latency', values['lro-latency']);
+  if (timeScale !== undefined) out.timeScale = timeScale;
+  if (lroLatencyMs !== undefined) out.lroLatencyMs = lroLatencyMs;
+  return out;
 }
 
 async function main(): Promise<void> {

@@ -96,6 +96,16 @@ export function resourceNotFound(resourceType: string, name: string, resourceGro
   );
 }
 
+/** 404 for a resource group that does not exist (ARM checks it before the resource, and for linked identities). */
+export function resourceGroupNotFound(resourceGroup: string): ArmError {
+  return new ArmError(404, 'ResourceGroupNotFound', `Resource group '${resourceGroup}' could not be found.`);
+}
+
+/** 412: the `If-Match` precondition does not hold (the resource changed since the caller's read). */
+export function preconditionFailed(): ArmError {
+  return new ArmError(412, 'PreconditionFailed', 'The condition specified using HTTP conditional header(s) is not met.');
+}
+
 /** 409: a write while another operation on the same resource is still running. */
 export function operationInProgress(resourceId: string, operationId: string, retryAfterMs: number): ArmError {
   return new ArmError(

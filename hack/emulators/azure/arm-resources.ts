@@ -1,6 +1,6 @@
 /** JSON shapes of ARM resources as the Compute and Managed Identity providers return them. */
 import { identityTypeOf } from './identity-patch.js';
-import type { AzureStore, ComputeResource, UserIdentity } from './store.js';
+import { etagOf, type AzureStore, type ComputeResource, type UserIdentity } from './store.js';
 
 /** The `identity` block of a VM/VMSS, or undefined when it has none. */
 function identityBlock(store: AzureStore, resource: ComputeResource): Record<string, unknown> | undefined {
@@ -23,10 +23,17 @@ function identityBlock(store: AzureStore, resource: ComputeResource): Record<str
   return block;
 }
 
-/** GET body of a VMSS or VM. */
-export function computeResourceJson(store: AzureStore, resource: ComputeResource): Record<string, unknown> {
+/** GET body of a VMSS or VM; `etag` (default true) for api-versions that report it. */
+export function computeResourceJson(store: AzureStore, resource: ComputeResource, opts: { etag?: boolean } = {}): Record<string, unknown> {
   const identity = identityBlock(store, resource);
-  const common = { id: resource.id, name: resource.name, location: resource.location, tags: {}, ...(identity ? { identity } : {}) };
+  const common = {
+    id: resource.id,
+    name: resource.name,
+    location: resource.location,
+    tags: {},
+    ...(opts.etag === false ? {} : { etag: etagOf(resource) }),
+    ...(identity ? { identity } : {}),
+  };
   if (resource.kind === 'vmss') {
     return {
       ...common,

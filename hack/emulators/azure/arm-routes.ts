@@ -8,6 +8,8 @@ import {
   isArmError,
   linkedAuthorizationFailed,
   operationInProgress,
+  preconditionFailed,
+  resourceGroupNotFound,
   resourceNotFound,
   tooManyIdentitiesOnResource,
 } from './arm-errors.js';
@@ -17,12 +19,10 @@ import type { FailRule } from './faults.js';
 import { retryAfterSeconds, type Reply } from './http-util.js';
 import { applyIdentityPatch } from './identity-patch.js';
 import type { Operation } from './operations.js';
-import type { ComputeResource } from './store.js';
+import { etagOf, type ComputeResource } from './store.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { CallKind, ThrottleTarget } from './throttling.js';
 import type { TokenGrant } from './tokens.js';
-
-/** Who sent a request: the token's grant plus the client's `User-Agent` (write attribution). */
-export type Caller = TokenGrant & { userAgent?: string };
 
 /** A resolved ARM request. */
 export interface ArmRoute {
@@ -31,7 +31,7 @@ export interface ArmRoute {
   /** Lower-cased ARM ID of the concerned resource (audit, counters). */
   resource?: string;
   /** Produces the reply; may throw {@link ArmError}. */
-  handle(body: string, caller: Caller): Reply;
+  handle(body: string, caller: TokenGrant, headers: IncomingHttpHeaders): Reply;
 }
 
 const SUB = '/subscriptions/([^/]+)';
@@ -43,6 +43,40 @@ const MSI = '/providers/microsoft\\.managedidentity/userassignedidentities';
 function match(path: string, pattern: string): string[] | undefined {
   const m = new RegExp(`^${pattern}/?$`, 'i').exec(path);
   return m ? m.slice(1).map((s) => decodeURIComponent(s)) : undefined;
+}
+
+/** First Compute api-version whose VM/VMSS responses carry an `etag` (older versions omit it). */
+export const ETAG_API_VERSION = '2023-09-01';
+
+/** Whether responses of this Compute api-version carry the `etag` (body field and `ETag` header). */
+export function reportsEtag(apiVersion: string): boolean {
+  return apiVersion >= ETAG_API_VERSION;
+}
+
+/** A VM/VMSS GET (or LRO final) reply: the body, plus the `ETag` header and field where the api-version has them. */
+function computeReply(core: EmulatorCore, resource: ComputeResource, apiVersion: string): Reply {
+  const withEtag = reportsEtag(apiVersion);
+  return {
+    status: 200,
+    ...(withEtag ? { headers: { etag: etagOf(resource) } } : {}),
+    body: computeResourceJson(core.store, resource, { etag: withEtag }),
+  };
+}
+
+/**
+ * ARM's `If-Match` on a write: absent → no condition; `*` → the resource must exist (it does here);
+ * anything else must equal the current etag (quotes and a weak `W/` prefix are ignored), else 412.
+ */
+function checkIfMatch(resource: ComputeResource, headers: IncomingHttpHeaders): void {
+  const raw = headers['if-match'];
+  if (raw === undefined) return;
+  const wanted = (Array.isArray(raw) ? raw.join(',') : raw).split(',').map(normaliseEtag).filter((t) => t !== '');
+  if (wanted.length === 0 || wanted.includes('*')) return;
+  if (!wanted.includes(normaliseEtag(etagOf(resource)))) throw preconditionFailed();
+}
+
+function normaliseEtag(tag: string): string {
+  return tag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 }
 
 function methodNotAllowed(method: string): ArmError {
@@ -65,7 +99,7 @@ export function resolveArmRoute(core: EmulatorCore, method: string, url: URL): A
       handle: () => {
         if (method !== 'GET') throw methodNotAllowed(method);
         if (!op) throw new ArmError(404, 'NotFound', `The operation '${opId}' was not found.`);
-        return url.searchParams.get('monitor') === 'true' ? monitorReply(core, op, url) : statusReply(core, op);
+        return url.searchParams.get('monitor') === 'true' ? monitorReply(core, op, url, apiVersion) : statusReply(core, op);
       },
     };
   }
@@ -117,10 +151,14 @@ export function resolveArmRoute(core: EmulatorCore, method: string, url: URL): A
         kind: callKind,
         throttle: { kind: callKind, subscription: sub, provider: kind, resourceId },
         resource: resourceId,
-        handle: (body, caller) => {
+        handle: (body, caller, headers) => {
+          if (!core.store.hasResourceGroup(sub, rg)) throw resourceGroupNotFound(rg);
           if (!resource || resource.kind !== kind) throw resourceNotFound(type, name, rg);
-          if (method === 'GET') return { status: 200, body: computeResourceJson(core.store, resource) };
-          if (method === 'PATCH') return patchReply(core, resource, body, caller, apiVersion, path);
+          if (method === 'GET') return computeReply(core, resource, apiVersion);
+          if (method === 'PATCH') {
+            checkIfMatch(resource, headers);
+            return patchReply(core, resource, body, caller, apiVersion, path, headers['user-agent']);
+          }
           throw methodNotAllowed(method);
         },
       };
@@ -135,7 +173,7 @@ export function resolveArmRoute(core: EmulatorCore, method: string, url: URL): A
           const value = core.store
             .resources()
             .filter((r) => r.kind === kind && r.subscription.toLowerCase() === sub.toLowerCase() && r.resourceGroup.toLowerCase() === rg.toLowerCase())
-            .map((r) => computeResourceJson(core.store, r));
+            .map((r) => computeResourceJson(core.store, r, { etag: reportsEtag(apiVersion) }));
           return { status: 200, body: { value } };
         },
       };
@@ -151,6 +189,7 @@ export function resolveArmRoute(core: EmulatorCore, method: string, url: URL): A
       ...(identity ? { resource: identity.id.toLowerCase() } : {}),
       handle: () => {
         if (method !== 'GET') throw methodNotAllowed(method);
+        if (!identity && !core.store.hasResourceGroup(sub, rg)) throw resourceGroupNotFound(rg);
         if (!identity) throw resourceNotFound('Microsoft.ManagedIdentity/userAssignedIdentities', name, rg);
         return { status: 200, body: identityJson(identity) };
       },
@@ -206,14 +245,14 @@ function statusReply(core: EmulatorCore, op: Operation): Reply {
   return { status: 200, headers: op.status === 'InProgress' ? pollRetryAfter(core, op) : {}, body };
 }
 
-function monitorReply(core: EmulatorCore, op: Operation, url: URL): Reply {
+function monitorReply(core: EmulatorCore, op: Operation, url: URL, apiVersion: string): Reply {
   if (op.status === 'InProgress') {
     return { status: 202, headers: { location: `${core.baseUrl}${url.pathname}${url.search}`, ...pollRetryAfter(core, op) } };
   }
   if (op.status === 'Failed' && op.failure) {
     return { status: op.failure.status, body: { error: { code: op.failure.code, message: op.failure.message } } };
   }
-  return { status: 200, body: computeResourceJson(core.store, op.resource) };
+  return computeReply(core, op.resource, apiVersion);
 }
 
 function parseJson(body: string): Record<string, unknown> {
@@ -228,7 +267,9 @@ function parseJson(body: string): Record<string, unknown> {
 }
 
 /** Validates a PATCH and starts its long-running operation (202), or throws the ARM error. */
-function patchReply(core: EmulatorCore, resource: ComputeResource, rawBody: string, caller: Caller, apiVersion: string, path: string): Reply {
+function patchReply(
+  core: EmulatorCore, resource: ComputeResource, rawBody: string, caller: TokenGrant, apiVersion: string, path: string, userAgent: string | undefined,
+): Reply {
   const now = core.clock.now();
   const running = core.ops.running(resource);
   if (running) throw operationInProgress(resource.id, running.id, running.doneAt - now);
@@ -243,6 +284,11 @@ function patchReply(core: EmulatorCore, resource: ComputeResource, rawBody: stri
   if (delta && typeof delta === 'object') for (const key of Object.keys(delta)) sentAs.set(key.toLowerCase(), key);
   const asSent = (id: string): string => sentAs.get(id) ?? id;
 
+  // ARM resolves each linked identity's resource group first: a missing one is a 404 naming that group.
+  for (const id of outcome.requested) {
+    const [, idSub = '', idRg = ''] = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\//.exec(id) ?? [];
+    if (!core.store.hasResourceGroup(idSub, idRg)) throw resourceGroupNotFound(/\/resourcegroups\/([^/]+)\//i.exec(asSent(id))?.[1] ?? idRg);
+  }
   const unauthorized = outcome.requested.filter((id) => core.store.identity(id)?.assignable === false);
   if (unauthorized.length > 0) throw linkedAuthorizationFailed(caller.objectId, resource.kind, resource.id, unauthorized.map(asSent));
   const missing = outcome.requested.filter((id) => !core.store.identity(id));
@@ -262,7 +308,7 @@ function patchReply(core: EmulatorCore, resource: ComputeResource, rawBody: stri
     (doneAt) => {
       // Re-apply the delta to the state at completion (a back-door change may have happened meanwhile).
       const final = applyIdentityPatch(core.store.identityState(resource), identity);
-      const writer = { by: 'arm-client', request: identity, ...(caller.userAgent !== undefined ? { agent: caller.userAgent } : {}) };
+      const writer = { by: 'arm-client', request: identity, ...(userAgent !== undefined ? { agent: userAgent } : {}) };
       if (!isArmError(final)) core.store.setIdentityState(resource, final.state, writer, core.clock.realTimeOf(doneAt));
     },
     failure,

@@ -12,8 +12,8 @@ export interface AuditEntry {
   kind: CallKind;
   /** Lower-cased ARM ID of the VM/VMSS/identity concerned (polls: the operation's resource). */
   resource?: string;
-  /** `User-Agent` of the request (which client sent it). */
-  agent?: string;
+  /** The request's `User-Agent` header ('' when absent). */
+  userAgent?: string;
 }
 
 /** Per-resource counters. */

@@ -2,7 +2,7 @@
 import type { AuditEntry, Counters } from './audit.js';
 import type { EmulatorCore } from './core.js';
 import type { FailRule } from './faults.js';
-import type { IdentityChange, IdentityWrite } from './store.js';
+import { etagOf, type IdentityChange, type IdentityWrite } from './store.js';
 
 /** Test-side control of the emulated Azure (see the package README). */
 export interface AzureControls {
@@ -25,6 +25,13 @@ export interface AzureControls {
   getResourceIdentities(armId: string): { type: string; userAssigned: string[] };
   /** Replaces a VM/VMSS's user-assigned identities behind the controller's back (audited as `backdoor:<by>`). */
   setResourceIdentities(armId: string, ids: string[], by?: string): void;
+  /**
+   * Enables or disables the system-assigned identity of a VM/VMSS behind the controller's back (as Azure
+   * Policy or `az vmss identity assign` would); user-assigned identities are kept. Bumps the etag.
+   */
+  setSystemAssigned(armId: string, enabled: boolean, by?: string): void;
+  /** The current ARM `etag` of a VM/VMSS (quoted, as ARM sends it). */
+  getEtag(armId: string): string;
   /** Makes the next matching request(s) fail; see {@link FailRule}. */
   failNext(rule: FailRule): void;
   /** Emulated ms a PATCH takes from now on. */
@@ -41,6 +48,10 @@ export interface AzureControls {
   counters(): Counters;
   /** Clears counters and the audit log only. */
   reset(): void;
+  /** Rotates the service principal's secret: token requests with the old one fail from now on. */
+  setClientSecret(secret: string): void;
+  /** Makes every token issued so far expire now (ARM answers 401 to them). */
+  expireTokens(): void;
 }
 
 /** Builds the controls over the emulator core. */
@@ -74,6 +85,11 @@ export function createControls(core: EmulatorCore): AzureControls {
         core.clock.realNow(),
       );
     },
+    setSystemAssigned: (armId, enabled, by = 'test') => {
+      const resource = mustFind(armId);
+      core.store.setIdentityState(resource, { systemAssigned: enabled, userAssigned: [...resource.userAssigned] }, `backdoor:${by}`, core.clock.realNow());
+    },
+    getEtag: (armId) => etagOf(mustFind(armId)),
     failNext: (rule) => core.faults.add(rule),
     setLroLatency: (ms) => {
       core.settings.lroLatencyMs = Math.max(0, ms);
@@ -93,5 +109,9 @@ export function createControls(core: EmulatorCore): AzureControls {
     },
     counters: () => core.audit.counters(),
     reset: () => core.audit.reset(),
+    setClientSecret: (secret) => {
+      core.sp.clientSecret = secret;
+    },
+    expireTokens: () => core.tokens.expireAll(),
   };
 }

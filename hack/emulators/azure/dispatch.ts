@@ -10,6 +10,7 @@ import { resolveArmRoute, retryAfterHeaders } from './arm-routes.js';
 import type { EmulatorCore } from './core.js';
 import { readBody, send, type Reply } from './http-util.js';
 import { identityTypeOf } from './identity-patch.js';
+import { etagOf } from './store.js';
 import type { CallKind } from './throttling.js';
 import { clientCredentialsToken, imdsToken, openIdConfiguration } from './token-endpoints.js';
 
@@ -62,11 +63,35 @@ export function stateView(core: EmulatorCore): Record<string, unknown> {
       systemAssigned: r.system ? r.system.principalId : null,
       userAssigned: [...r.userAssigned],
       provisioningState: r.provisioningState,
+      etag: etagOf(r),
       ...(r.kind === 'vmss' ? { orchestrationMode: r.orchestrationMode, instances: [...r.instances] } : {}),
       ...(r.vmssFlexId ? { vmssFlex: r.vmssFlexId } : {}),
     })),
     identities: core.store.identities().map((i) => ({ id: i.id, clientId: i.clientId, principalId: i.principalId, assignable: i.assignable })),
   };
+}
+
+/**
+ * `POST /_emulator/resource-identities` `{ armId, userAssigned?, systemAssigned?, by? }`: an out-of-band
+ * write (another actor than the controller) to a VM/VMSS's identities, for out-of-process tests. Audited
+ * in the identity change log as `backdoor:<by>`; bumps the etag like any write. Answers the new state.
+ */
+function outOfBandWrite(core: EmulatorCore, raw: string): Reply {
+  let body: { armId?: unknown; userAssigned?: unknown; systemAssigned?: unknown; by?: unknown };
+  try {
+    body = JSON.parse(raw) as typeof body;
+  } catch {
+    return { status: 400, body: { error: { code: 'BadRequest', message: 'body must be JSON' } } };
+  }
+  const resource = typeof body.armId === 'string' ? core.store.resource(body.armId) : undefined;
+  if (!resource) return { status: 404, body: { error: { code: 'NotFound', message: 'no VM or VMSS with that armId' } } };
+  if (body.userAssigned !== undefined && !(Array.isArray(body.userAssigned) && body.userAssigned.every((i) => typeof i === 'string'))) {
+    return { status: 400, body: { error: { code: 'BadRequest', message: 'userAssigned must be a list of identity IDs' } } };
+  }
+  const userAssigned = (body.userAssigned as string[] | undefined)?.map((i) => i.toLowerCase()) ?? [...resource.userAssigned];
+  const systemAssigned = typeof body.systemAssigned === 'boolean' ? body.systemAssigned : resource.system !== undefined;
+  core.store.setIdentityState(resource, { systemAssigned, userAssigned }, `backdoor:${typeof body.by === 'string' ? body.by : 'http'}`, core.clock.realNow());
+  return { status: 200, body: { ...core.store.summary(resource), etag: etagOf(resource) } };
 }
 
 function errorReply(e: ArmError, timeScale: number): Reply {
@@ -82,6 +107,7 @@ export async function dispatch(core: EmulatorCore, req: IncomingMessage, res: Se
 
   if (plane === 'arm' && /^\/_emulator\//.test(path)) {
     if (path === '/_emulator/state') return send(res, { status: 200, body: stateView(core) });
+    if (path === '/_emulator/resource-identities' && method === 'POST') return send(res, outOfBandWrite(core, await readBody(req)));
     if (path === '/_emulator/audit') return send(res, { status: 200, body: { entries: core.audit.entries(), counters: core.audit.counters() } });
     return send(res, { status: 404, body: { error: { code: 'NotFound', message: 'unknown emulator view' } } });
   }
@@ -90,9 +116,8 @@ export async function dispatch(core: EmulatorCore, req: IncomingMessage, res: Se
   const armRoute = plane === 'arm' && !tokenRoute ? resolveArmRoute(core, method, url) : undefined;
   const kind: CallKind = tokenRoute ? 'token' : (armRoute?.kind ?? 'read');
   const resource = armRoute?.resource;
-  const agent = req.headers['user-agent'];
   const record = (status: number): void =>
-    core.audit.record({ at: core.clock.realNow(), method, path, status, kind, ...(resource ? { resource } : {}), ...(agent !== undefined ? { agent } : {}) });
+    core.audit.record({ at: core.clock.realNow(), method, path, status, kind, ...(resource ? { resource } : {}), userAgent: String(req.headers['user-agent'] ?? '') });
   const reply = (r: Reply): void => {
     send(res, { ...r, headers: { 'x-ms-request-id': randomUUID(), ...(r.headers ?? {}) } });
     record(r.status);
@@ -133,8 +158,7 @@ export async function dispatch(core: EmulatorCore, req: IncomingMessage, res: Se
 
   let result: Reply;
   try {
-    const userAgent = req.headers['user-agent'];
-    result = armRoute.handle(body, userAgent !== undefined ? { ...auth.grant, userAgent } : auth.grant);
+    result = armRoute.handle(body, auth.grant, req.headers);
   } catch (err) {
     if (!isArmError(err)) throw err;
     result = errorReply(err, core.clock.scale);

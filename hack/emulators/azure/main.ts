@@ -6,18 +6,25 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { applyTopology, defaultTopology, type Topology } from '../topology.js';
 import { startAzureEmulator, type AzureEmulatorOptions } from './index.js';
 
 async function main(): Promise<void> {
-  const args = new Map<string, string>();
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i] ?? '';
-    const value = argv[i + 1];
-    if (!flag.startsWith('--') || value === undefined) throw new RangeError(`bad argument ${flag}`);
-    args.set(flag.slice(2), value);
-  }
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      dir: { type: 'string' },
+      port: { type: 'string' },
+      ca: { type: 'string' },
+      'time-scale': { type: 'string' },
+      'lro-latency': { type: 'string' },
+      topology: { type: 'string' },
+    },
+  });
+  const args = new Map(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const dir = path.resolve(args.get('dir') ?? '.state/azure');
   const opts: AzureEmulatorOptions = { ca: args.get('ca') === 'generate' ? 'generate' : 'test' };
   if (args.has('port')) opts.port = Number(args.get('port'));

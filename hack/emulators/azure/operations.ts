@@ -4,7 +4,7 @@
  * is evaluated lazily (on every request and control call), so no timers are needed for correctness.
  */
 import { randomUUID } from 'node:crypto';
-import type { ComputeResource } from './store.js';
+import { touch, type ComputeResource } from './store.js';
 
 /** A failure the operation ends with (instead of applying its change). */
 export interface OperationFailure {
@@ -57,6 +57,7 @@ export class OperationRegistry {
       if (op.failure) {
         op.status = 'Failed';
         op.resource.provisioningState = 'Failed';
+        touch(op.resource);
       } else {
         op.apply(op.doneAt);
         op.status = 'Succeeded';

@@ -39,6 +39,18 @@ export interface ComputeResource {
   userAssigned: string[];
   provisioningState: 'Succeeded' | 'Updating' | 'Failed';
   uniqueId: string;
+  /** Version behind the ARM `etag`; bumped by every successful write, through ARM or a control. */
+  etagVersion: number;
+}
+
+/** The ARM `etag` of a VM/VMSS (a quoted integer, as Compute reports it). */
+export function etagOf(resource: ComputeResource): string {
+  return `"${resource.etagVersion}"`;
+}
+
+/** Marks a VM/VMSS as written (its `etag` changes). */
+export function touch(resource: ComputeResource): void {
+  resource.etagVersion += 1;
 }
 
 /** One identity added to or removed from a VM/VMSS. */
@@ -83,6 +95,8 @@ export class AzureStore {
   readonly #identities = new Map<string, UserIdentity>();
   readonly #changes: IdentityChange[] = [];
   readonly #writes: IdentityWrite[] = [];
+  /** Lower-cased `sub/rg` of every resource group something was ever created in (never removed). */
+  readonly #resourceGroups = new Set<string>();
 
   constructor(tenantId: string) {
     this.tenantId = tenantId;
@@ -107,9 +121,11 @@ export class AzureStore {
       userAssigned: unique(opts.identities ?? []),
       provisioningState: 'Succeeded',
       uniqueId: randomUUID(),
+      etagVersion: 1,
       ...(opts.systemAssigned ? { system: this.#newSystemIdentity() } : {}),
     };
     this.#resources.set(resource.id.toLowerCase(), resource);
+    this.addResourceGroup(sub, rg);
     return resource;
   }
 
@@ -126,10 +142,12 @@ export class AzureStore {
       userAssigned: unique(opts.identities ?? []),
       provisioningState: 'Succeeded',
       uniqueId: randomUUID(),
+      etagVersion: 1,
       ...(opts.vmssFlex ? { vmssFlexId: vmssId(sub, rg, opts.vmssFlex) } : {}),
       ...(opts.systemAssigned ? { system: this.#newSystemIdentity() } : {}),
     };
     this.#resources.set(resource.id.toLowerCase(), resource);
+    this.addResourceGroup(sub, rg);
     return resource;
   }
 
@@ -146,7 +164,18 @@ export class AzureStore {
       assignable: opts.assignable ?? true,
     };
     this.#identities.set(identity.id.toLowerCase(), identity);
+    this.addResourceGroup(sub, rg);
     return identity.id;
+  }
+
+  /** Creates a resource group (also done implicitly by every `add*`). */
+  addResourceGroup(sub: string, rg: string): void {
+    this.#resourceGroups.add(`${sub}/${rg}`.toLowerCase());
+  }
+
+  /** Whether a resource group exists. */
+  hasResourceGroup(sub: string, rg: string): boolean {
+    return this.#resourceGroups.has(`${sub}/${rg}`.toLowerCase());
   }
 
   /** Deletes an identity; VMs/VMSS that still reference it keep a dangling entry, as in Azure. */
@@ -195,7 +224,10 @@ export class AzureStore {
     return { systemAssigned: resource.system !== undefined, userAssigned: [...resource.userAssigned] };
   }
 
-  /** Replaces a resource's identities and records the write and the differences in the change logs. */
+  /**
+   * Replaces a resource's identities, records the write and the differences in the change logs and
+   * bumps the resource's `etag` (every write counts, even one that changes nothing, as in ARM).
+   */
   setIdentityState(resource: ComputeResource, next: IdentityState, writer: string | Writer, at: number): void {
     const { by, agent, request } = typeof writer === 'string' ? { by: writer } as Writer : writer;
     const attribution = agent !== undefined ? { by, agent } : { by };
@@ -211,6 +243,7 @@ export class AzureStore {
     resource.userAssigned = after;
     if (next.systemAssigned && !resource.system) resource.system = this.#newSystemIdentity();
     if (!next.systemAssigned) delete resource.system;
+    touch(resource);
   }
 
   /** The identity change log, optionally for one VM/VMSS. */

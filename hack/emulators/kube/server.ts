@@ -228,7 +228,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   const record = (status: number) => {
     if (recorded) return;
     recorded = true;
-    traffic.record({ verb, path: url.pathname, status, at, query: q.toString() }, resource);
+    traffic.record({ verb, path: url.pathname, status, at, query: q.toString(), userAgent: req.headers['user-agent'] ?? '' }, resource);
   };
   res.on('finish', () => record(res.statusCode));
   res.on('close', () => record(res.statusCode));

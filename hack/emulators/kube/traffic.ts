@@ -25,6 +25,8 @@ export interface RequestRecord {
   at: number;
   /** Query string without the leading `?` (empty when none). */
   query: string;
+  /** The request's `User-Agent` header ('' when absent). */
+  userAgent?: string;
 }
 
 interface LatencyRule {

@@ -27,8 +27,7 @@ beforeAll(async () => {
   emu = await startAzureEmulator({ lroLatencyMs: 20, throttling: false });
   const env = emu.environmentJson() as { resourceManagerEndpoint: string; activeDirectoryEndpoint: string; tokenAudience: string };
   const credential = createCredential(
-    { tenantId: emu.tenantId, aadClientId: emu.clientId, aadClientSecret: emu.clientSecret, activeDirectoryEndpoint: env.activeDirectoryEndpoint },
-    { env: {} },
+    { tenantId: emu.tenantId, aadClientId: emu.clientId, aadClientSecret: emu.clientSecret, activeDirectoryEndpoint: env.activeDirectoryEndpoint, environmentName: 'AzureStackCloud' },
   );
   limiter = new ArmRateLimiter({ clock: systemClock });
   provider = new AzureCloudProvider({

@@ -5,6 +5,7 @@ import type { AzureCloudProviderOptions, CloudCallEvent } from '../../../control
 import {
   isCallAbortedError,
   isIdentityRejectedError,
+  isPreconditionFailedError,
   isTargetDeletingError,
   isTargetNotFoundError,
   isThrottledError,
@@ -15,6 +16,7 @@ import { FakeClock } from '../../../controller/util/clock.js';
 import type { Target, TargetIdentities } from '../../../controller/cloud/provider.js';
 import { targetArmId } from '../../../controller/cloud/provider.js';
 import { FakeArmHttpClient } from './fake-arm-http.js';
+import type { FakeResource } from './fake-arm-http.js';
 
 const staticCredential: TokenCredential = {
   getToken: async () => ({ token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
@@ -49,7 +51,13 @@ beforeEach(() => {
 describe('AzureCloudProvider (SDK wiring, in-memory httpClient)', () => {
   it('GETs a VMSS with a bearer token and maps identities to canonical IDs', async () => {
     const got = await provider().getIdentities(VMSS);
-    expect(got).toEqual({ type: 'UserAssigned', userAssigned: new Set([id('a')]), provisioningState: 'Succeeded' });
+    expect(got).toEqual({
+      type: 'UserAssigned',
+      userAssigned: new Set([id('a')]),
+      provisioningState: 'Succeeded',
+      etag: arm.etag(targetArmId(VMSS)),
+      clientIds: new Map([[id('a'), 'c']]),
+    });
     const [request] = arm.requests;
     expect(request?.method).toBe('GET');
     expect(request?.path).toBe('/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/pool');
@@ -59,7 +67,8 @@ describe('AzureCloudProvider (SDK wiring, in-memory httpClient)', () => {
   });
 
   it('sends the exact PATCH delta (null removals survive serialisation) and awaits the LRO', async () => {
-    const current: TargetIdentities = { type: 'UserAssigned', userAssigned: new Set([id('a')]) };
+    const etag = arm.etag(targetArmId(VMSS));
+    const current: TargetIdentities = { type: 'UserAssigned', userAssigned: new Set([id('a')]), ...(etag ? { etag } : {}) };
     const result = await provider().updateIdentities(VMSS, [id('b')], [id('a')], current);
     const patches = arm.requests.filter((r) => r.method === 'PATCH');
     expect(patches).toHaveLength(1);
@@ -67,9 +76,14 @@ describe('AzureCloudProvider (SDK wiring, in-memory httpClient)', () => {
       identity: { type: 'UserAssigned', userAssignedIdentities: { [id('a')]: null, [id('b')]: {} } },
     });
     expect(patches[0]?.body).toContain(`"${id('a')}":null`);
-    expect(arm.requests.map((r) => r.method)).toEqual(['PATCH', 'GET', 'GET']); // no GET before: `current` was given
+    expect(arm.requests.map((r) => r.method)).toEqual(['PATCH', 'GET', 'GET']); // no GET before: `current` was given, with its etag
+    expect(patches[0]?.ifMatch).toBe(etag);
     expect(arm.requests[1]?.path).toBe('/operations/op1');
-    expect(result).toEqual({ after: { type: 'UserAssigned', userAssigned: new Set([id('b')]), provisioningState: 'Succeeded' }, writes: 1 });
+    expect(result).toEqual({
+      after: { type: 'UserAssigned', userAssigned: new Set([id('b')]), provisioningState: 'Succeeded', etag: arm.etag(targetArmId(VMSS)), clientIds: new Map([[id('b'), 'c']]) },
+      writes: 1,
+    });
+    expect(result.after.etag).not.toBe(etag);
     expect(arm.get(targetArmId(VMSS))?.userAssigned).toEqual([id('b')]);
     expect(calls.map((c) => `${c.op}:${c.outcome}`)).toEqual(['vmss_update:success']);
   });
@@ -127,7 +141,7 @@ describe('AzureCloudProvider (SDK wiring, in-memory httpClient)', () => {
     const limiter = new ArmRateLimiter({ clock });
     const p = provider({ rateLimiter: limiter, clock });
     arm.failNext({ method: 'PATCH', status: 429, code: 'TooManyRequests', message: 'slow down', headers: { 'retry-after': '30' } });
-    const current: TargetIdentities = { type: 'UserAssigned', userAssigned: new Set() };
+    const current: TargetIdentities = { type: 'UserAssigned', userAssigned: new Set([id('a')]), etag: '*' };
     const error = await p.updateIdentities(VMSS, [id('b')], [], current).catch((e: unknown) => e);
     expect(isThrottledError(error) && error.retryAfterMs).toBe(30_000);
     expect(isThrottledError(error) && error.local).toBe(false);
@@ -138,7 +152,7 @@ describe('AzureCloudProvider (SDK wiring, in-memory httpClient)', () => {
     expect(isThrottledError(refused) && refused.local).toBe(true);
     expect(isThrottledError(refused) && refused.retryAfterMs).toBe(30_000);
     expect(arm.requests).toHaveLength(1); // nothing sent
-    await p.updateIdentities(VM, [id('b')], [], { type: '', userAssigned: new Set() }); // other targets unaffected
+    await p.updateIdentities(VM, [id('b')], [], { type: 'SystemAssigned', userAssigned: new Set(), etag: '*' }); // other targets unaffected
     await clock.advance(30_000);
     await p.updateIdentities(VMSS, [id('b')], [], current);
     expect(arm.get(targetArmId(VMSS))?.userAssigned).toContain(id('b'));
@@ -195,5 +209,74 @@ describe('AzureCloudProvider (SDK wiring, in-memory httpClient)', () => {
     expect(p.clientFor('SUB')).toBe(p.clientFor('sub'));
     await p.getIdentities(VMSS);
     expect(scopes).toEqual(['https://management.core.windows.net/.default']);
+  });
+});
+
+describe('AzureCloudProvider: optimistic concurrency (etag / If-Match)', () => {
+  it('a view without an etag is never written from: GET first, and the type comes from that read', async () => {
+    // The cached view says UserAssigned; ARM meanwhile has a system identity too.
+    arm.put(targetArmId(VMSS), { type: 'SystemAssigned, UserAssigned', userAssigned: [id('a')] });
+    const stale: TargetIdentities = { type: 'UserAssigned', userAssigned: new Set([id('a')]) };
+    const readEtag = arm.etag(targetArmId(VMSS));
+    await provider().updateIdentities(VMSS, [id('b')], [], stale);
+    expect(arm.armCalls.map((r) => r.method)).toEqual(['GET', 'PATCH']);
+    const patch = arm.requests.find((r) => r.method === 'PATCH');
+    expect(JSON.parse(patch?.body ?? '').identity.type).toBe('SystemAssigned, UserAssigned');
+    expect(patch?.ifMatch).toBe(readEtag);
+  });
+
+  it('412 → PreconditionFailedError, nothing retried inside the provider', async () => {
+    const stale: TargetIdentities = { type: 'UserAssigned', userAssigned: new Set([id('a')]), etag: '"1"' };
+    arm.put(targetArmId(VMSS), { type: 'SystemAssigned, UserAssigned', userAssigned: [id('a')] }); // someone wrote: etag "2"
+    const error = await provider().updateIdentities(VMSS, [id('b')], [], stale).catch((e: unknown) => e);
+    expect(isPreconditionFailedError(error)).toBe(true);
+    expect(arm.requests.map((r) => r.method)).toEqual(['PATCH']);
+    expect(arm.get(targetArmId(VMSS))).toMatchObject({ type: 'SystemAssigned, UserAssigned', userAssigned: [id('a')] });
+    expect(calls.at(-1)).toMatchObject({ op: 'vmss_update', outcome: 'error', statusCode: 412, errorClass: 'PreconditionFailedError' });
+  });
+
+  it('chains etags across chunks: each PATCH is conditioned on the previous chunk\'s final state', async () => {
+    const adds = Array.from({ length: 200 }, (_, i) => id(`n${i}`));
+    const seen: (string | undefined)[] = [];
+    await provider().updateIdentities(VMSS, adds, [], undefined, { beforeWrite: () => seen.push(arm.etag(targetArmId(VMSS))) });
+    const ifMatches = arm.requests.filter((r) => r.method === 'PATCH').map((r) => r.ifMatch);
+    expect(ifMatches).toEqual(seen);
+    expect(new Set(ifMatches).size).toBe(2);
+  });
+
+  it('a write between two chunks → 412 on the second chunk, which is not applied', async () => {
+    const adds = Array.from({ length: 200 }, (_, i) => id(`n${i}`));
+    let chunk = 0;
+    const error = await provider()
+      .updateIdentities(VMSS, adds, [], undefined, {
+        beforeWrite: () => {
+          if (++chunk === 2) arm.put(targetArmId(VMSS), { ...(arm.get(targetArmId(VMSS)) as FakeResource), type: 'SystemAssigned, UserAssigned' });
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(isPreconditionFailedError(error)).toBe(true);
+    expect(arm.get(targetArmId(VMSS))?.userAssigned).toHaveLength(151);
+  });
+
+  it('beforeWrite throwing stops the update before anything is sent', async () => {
+    const notLeader = new Error('not leader');
+    const error = await provider()
+      .updateIdentities(VMSS, [id('b')], [], { type: 'UserAssigned', userAssigned: new Set([id('a')]), etag: '"1"' }, {
+        beforeWrite: () => {
+          throw notLeader;
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBe(notLeader);
+    expect(arm.requests).toHaveLength(0);
+  });
+
+  it('the caller aborting while the credential hangs → CallAbortedError (the credential ignores the signal)', async () => {
+    const hanging: TokenCredential = { getToken: () => new Promise(() => undefined) };
+    const controller = new AbortController();
+    const pending = provider({ credential: hanging }).getIdentities(VMSS, controller.signal).catch((e: unknown) => e);
+    controller.abort();
+    expect(isCallAbortedError(await pending)).toBe(true);
+    expect(arm.requests).toHaveLength(0);
   });
 });

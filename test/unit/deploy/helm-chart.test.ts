@@ -9,8 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { HARD_EXIT_AFTER_MS } from '../../../controller/app/run.js';
 import { FLAGS, parseFlags } from '../../../controller/config/flags.js';
-import { CONFIG, ROOT, at, grants, objectsOf, only, type K8sObject, type PolicyRule } from './load.js';
+import { CONFIG, ROOT, at, grants, heapCapMiB, memoryMiB, objectsOf, only, type K8sObject, type PolicyRule } from './load.js';
 
 const CHART = join(CONFIG, 'helm/aad-pod-identity-mic');
 const TEMPLATES = join(CHART, 'templates');
@@ -274,9 +275,14 @@ describe('Helm args and the controller flag parser', () => {
 describe('Helm objects match the kustomize base', () => {
   const baseRole = only(objectsOf('base/clusterrole.yaml'), 'ClusterRole');
 
-  it('grants the same cluster-wide verbs', () => {
-    const [role] = parseAllDocuments(stripTemplate(templates.get('clusterrole.yaml') ?? '')).map((d) => d.toJS() as K8sObject);
-    expect(grants(role?.rules as PolicyRule[])).toEqual(grants(baseRole.rules as PolicyRule[]));
+  it('grants the same cluster-wide verbs, plus pods/status patch only with readinessGate.enabled', () => {
+    const text = templates.get('clusterrole.yaml') ?? '';
+    const [role] = parseAllDocuments(stripTemplate(text)).map((d) => d.toJS() as K8sObject);
+    const gate = only(objectsOf('components/readiness-gate/clusterrole.yaml'), 'ClusterRole');
+    expect(grants(role?.rules as PolicyRule[])).toEqual({ ...grants(baseRole.rules as PolicyRule[]), ...grants(gate.rules as PolicyRule[]) });
+    const conditional = /\{\{- if \.Values\.readinessGate\.enabled \}\}\n([\s\S]*?)\{\{- end \}\}/.exec(text)?.[1] ?? '';
+    expect(grants(parse(`rules:\n${conditional}`).rules as PolicyRule[])).toEqual({ 'core/pods/status': ['patch'] });
+    expect(at(values, 'readinessGate.enabled')).toBe(false);
   });
 
   it('grants configmaps and leases in the release namespace', () => {
@@ -295,6 +301,30 @@ describe('Helm objects match the kustomize base', () => {
     expect(deploymentTemplate).toMatch(/labels:\n\s+\{\{- include "mic.labels" \. \| nindent 8 \}\}\n\s+\{\{- include "mic.selectorLabels" \. \| nindent 8 \}\}/);
   });
 
+  it('derives the V8 heap cap (75 %) and the memory limit from mic.memoryLimitMiB, as the base has them', () => {
+    const limitMiB = at(values, 'mic.memoryLimitMiB') as number;
+    expect(deploymentTemplate).toContain('value: "--max-old-space-size={{ div (mul (int .Values.mic.memoryLimitMiB) 3) 4 }}"');
+    expect(deploymentTemplate).toContain('memory: {{ int .Values.mic.memoryLimitMiB }}Mi');
+    expect(at(values, 'mic.resources.limits.memory')).toBeUndefined();
+    const base = only(objectsOf('base/deployment.yaml'), 'Deployment');
+    const container = at(base, 'spec.template.spec.containers.0') as { resources: { limits: { memory: string } }; env: { name: string; value?: string }[] };
+    expect(limitMiB).toBe(memoryMiB(container.resources.limits.memory));
+    // Helm's div is integer division: the same number the base writes.
+    expect(Math.floor((limitMiB * 3) / 4)).toBe(heapCapMiB(container.env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? ''));
+  });
+
+  it('lets drains evict one replica at a time', () => {
+    expect(at(values, 'mic.podDisruptionBudget.maxUnavailable')).toBe(1);
+    expect(templates.get('poddisruptionbudget.yaml')).toContain('maxUnavailable: {{ .Values.mic.podDisruptionBudget.maxUnavailable }}');
+    expect(templates.get('poddisruptionbudget.yaml')).not.toContain('minAvailable');
+  });
+
+  it('refuses a termination grace period the hard-exit timer does not fit in', () => {
+    const floor = /\{\{- if le \(int \.Values\.mic\.terminationGracePeriodSeconds\) (\d+) \}\}\n\s*\{\{- fail /.exec(deploymentTemplate);
+    expect(Number(floor?.[1]) * 1000).toBe(HARD_EXIT_AFTER_MS);
+    expect(at(values, 'mic.terminationGracePeriodSeconds')).toBe(60);
+  });
+
   it('keeps the security context and probes of the base', () => {
     expect(deploymentTemplate).toContain('readOnlyRootFilesystem: true');
     expect(deploymentTemplate).toContain('drop: ["ALL"]');
@@ -302,6 +332,43 @@ describe('Helm objects match the kustomize base', () => {
     expect(deploymentTemplate).toMatch(/path: \/healthz/);
     expect(deploymentTemplate).toMatch(/path: \/readyz/);
     expect(deploymentTemplate).toContain('fieldPath: metadata.namespace');
+  });
+});
+
+describe('Helm admission policy', () => {
+  const text = templates.get('admission-policy.yaml') ?? '';
+  const helmObjects = parseAllDocuments(stripTemplate(text)).map((d) => d.toJS() as K8sObject).filter((o) => o && o.kind);
+  const kustomizeObjects = [
+    ...objectsOf('policy/azureidentity-resourceid-policy.yaml'),
+    ...objectsOf('policy/azureidentitybinding-selector-policy.yaml'),
+  ];
+
+  it('is off by default and wraps the whole file', () => {
+    expect(at(values, 'admissionPolicy')).toEqual({ enabled: false, validationActions: ['Deny'] });
+    expect(text.startsWith('{{- if .Values.admissionPolicy.enabled }}\n')).toBe(true);
+    expect(text.trimEnd().endsWith('{{- end }}')).toBe(true);
+  });
+
+  it('ships the policies of config/policy unchanged except names, labels and actions', () => {
+    const specOf = (o: K8sObject): unknown => {
+      const spec = structuredClone(o.spec) as Record<string, unknown>;
+      delete spec.matchConditions;
+      delete spec.policyName;
+      delete spec.validationActions;
+      return { kind: o.kind, spec };
+    };
+    expect(helmObjects.map(specOf)).toEqual(kustomizeObjects.map(specOf));
+    expect(helmObjects.map((o) => o.metadata?.name)).toEqual(kustomizeObjects.map((o) => o.metadata?.name?.replace(/^aad-pod-identity-/, 'x-')));
+  });
+
+  it("exempts exactly the chart's ServiceAccount in the release namespace", () => {
+    const exemptions = text.split('\n').filter((l) => l.includes('request.userInfo.username'));
+    expect(exemptions).toHaveLength(2);
+    for (const line of exemptions) {
+      expect(line.trim()).toBe(`request.userInfo.username != 'system:serviceaccount:{{ .Release.Namespace }}:{{ include "mic.serviceAccountName" . }}'`);
+    }
+    expect(templates.get('serviceaccount.yaml')).toContain('name: {{ include "mic.serviceAccountName" . }}');
+    expect(templates.get('deployment.yaml')).toContain('serviceAccountName: {{ include "mic.serviceAccountName" . }}');
   });
 });
 

@@ -98,3 +98,18 @@ export function grants(rules: PolicyRule[]): Record<string, string[]> {
   }
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
 }
+
+/** A Kubernetes memory quantity (`1Gi`, `768Mi`, `1073741824`) in MiB. */
+export function memoryMiB(quantity: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(quantity);
+  if (!m) throw new Error(`unsupported memory quantity ${quantity}`);
+  const factor = { Ki: 1 / 1024, Mi: 1, Gi: 1024 }[m[2] as 'Ki' | 'Mi' | 'Gi'] ?? 1 / (1024 * 1024);
+  return Number(m[1]) * factor;
+}
+
+/** The `--max-old-space-size` of a NODE_OPTIONS string, in MiB; throws when absent. */
+export function heapCapMiB(nodeOptions: string): number {
+  const m = /(?:^|\s)--max-old-space-size=(\d+)(?:\s|$)/.exec(nodeOptions);
+  if (!m) throw new Error(`no --max-old-space-size in ${nodeOptions}`);
+  return Number(m[1]);
+}

@@ -1,10 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { HARD_EXIT_AFTER_MS } from '../../../controller/app/run.js';
+import { CONTROLLER_NODE_OPTIONS } from '../../../hack/bench/controller-child.js';
 import {
   CONFIG,
+  heapCapMiB,
+  memoryMiB,
   ROOT,
   at,
   grants,
@@ -20,7 +25,6 @@ import {
 const EXPECTED_CLUSTER_GRANTS: Record<string, string[]> = {
   'core/pods': ['list', 'watch'],
   'core/nodes': ['list', 'watch'],
-  'core/pods/status': ['patch'],
   'core/events': ['create', 'patch'],
   'aadpodidentity.k8s.io/azureassignedidentities': ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   'aadpodidentity.k8s.io/azureidentities': ['get', 'list', 'update', 'watch'],
@@ -97,7 +101,7 @@ describe('kustomizations', () => {
 
   it('exist for base, overlays and policy', () => {
     expect(kustomizations.map((f) => relative(CONFIG, dirname(f))).sort()).toEqual(
-      ['base', 'overlays/aks-run-as-root', 'overlays/secret-config', 'policy'].sort(),
+      ['base', 'components/readiness-gate', 'overlays/aks-run-as-root', 'overlays/secret-config', 'policy'].sort(),
     );
   });
 
@@ -180,13 +184,25 @@ describe('base Deployment', () => {
     expect(mic.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } });
   });
 
-  it('spreads replicas and keeps one available during disruptions', () => {
+  it('caps the V8 heap at 75 % of the memory limit (and the benchmark runs the controller the same way)', () => {
+    const limit = memoryMiB(mic.resources?.limits?.memory ?? '');
+    const nodeOptions = mic.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+    expect(heapCapMiB(nodeOptions)).toBe(Math.floor(limit * 0.75));
+    expect(heapCapMiB(CONTROLLER_NODE_OPTIONS)).toBe(heapCapMiB(nodeOptions));
+  });
+
+  it('gives the process time to exit on its own before the kubelet kills it', () => {
+    expect(Number(podSpec.terminationGracePeriodSeconds) * 1000).toBeGreaterThanOrEqual(HARD_EXIT_AFTER_MS + 15_000);
+  });
+
+  it('spreads replicas and lets drains evict one replica at a time', () => {
     expect(podSpec.topologySpreadConstraints).toEqual(
       expect.arrayContaining([expect.objectContaining({ topologyKey: 'kubernetes.io/hostname' })]),
     );
     expect(at(podSpec, 'affinity.podAntiAffinity')).toBeDefined();
     const pdb = only(objects, 'PodDisruptionBudget');
-    expect(at(pdb, 'spec.minAvailable')).toBe(1);
+    expect(at(pdb, 'spec.maxUnavailable')).toBe(1);
+    expect(at(pdb, 'spec.minAvailable')).toBeUndefined();
     expect(at(deployment, 'spec.template.metadata.labels')).toMatchObject(at(pdb, 'spec.selector.matchLabels') as object);
   });
 
@@ -219,6 +235,25 @@ describe('base RBAC', () => {
 
   it('grants exactly the listed verbs in the MIC namespace', () => {
     expect(grants(only(objects, 'Role').rules as PolicyRule[])).toEqual(EXPECTED_NAMESPACE_GRANTS);
+  });
+});
+
+describe('readiness-gate component', () => {
+  const objects = [...objectsOf('components/readiness-gate/clusterrole.yaml'), ...objectsOf('components/readiness-gate/clusterrolebinding.yaml')];
+
+  it('is a kustomize Component that lists its files', () => {
+    const [k] = parseYamlFile(join(CONFIG, 'components/readiness-gate/kustomization.yaml')) as { kind: string; resources: string[] }[];
+    expect(k?.kind).toBe('Component');
+    expect([...(k?.resources ?? [])].sort()).toEqual(['clusterrole.yaml', 'clusterrolebinding.yaml']);
+  });
+
+  it('grants exactly pods/status patch to the base ServiceAccount', () => {
+    const role = only(objects, 'ClusterRole');
+    expect(grants(role.rules as PolicyRule[])).toEqual({ 'core/pods/status': ['patch'] });
+    const binding = only(objects, 'ClusterRoleBinding');
+    expect(at(binding, 'roleRef.name')).toBe(role.metadata?.name);
+    const sa = only(base(), 'ServiceAccount');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata?.name, namespace: sa.metadata?.namespace }]);
   });
 });
 
@@ -262,27 +297,14 @@ describe('admission policies', () => {
     expect(bound.sort()).toEqual([...policies].sort());
   });
 
-  it('never blocks MIC itself', () => {
+  it('exempts exactly the MIC ServiceAccount of config/base, nothing else', () => {
+    const sa = only(base(), 'ServiceAccount');
+    const username = `system:serviceaccount:${sa.metadata?.namespace}:${sa.metadata?.name}`;
     for (const policy of objects.filter((o) => o.kind === 'ValidatingAdmissionPolicy')) {
-      const conditions = at(policy, 'spec.matchConditions') as { expression: string }[];
-      expect(conditions.map((c) => c.expression).join(' ')).toContain(':aad-pod-identity-mic');
+      expect(at(policy, 'spec.matchConditions')).toEqual([{ name: 'not-mic-service-account', expression: `request.userInfo.username != '${username}'` }]);
     }
   });
-
-  it('uses a resource-ID pattern that accepts good IDs and rejects bad ones', () => {
-    const policy = only(objects, 'ValidatingAdmissionPolicy', 'aad-pod-identity-azureidentity-resourceid');
-    const expression = (at(policy, 'spec.validations.0.expression') as string) ?? '';
-    const match = /matches\(r'\(\?i\)(.+?)'\)/.exec(expression);
-    expect(match).not.toBeNull();
-    const re = new RegExp(match?.[1] ?? 'x', 'i');
-    expect(re.test('/subscriptions/0000/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1')).toBe(true);
-    expect(re.test('/subscriptions/0000/resourceGroups/RG/providers/microsoft.managedidentity/userassignedidentities/ID')).toBe(true);
-    expect(re.test('')).toBe(false);
-    expect(re.test('/subscriptions//resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id')).toBe(false);
-    expect(re.test('/subscriptions/s/resourcegroups/rg/providers/Microsoft.Compute/virtualMachines/vm')).toBe(false);
-    expect(re.test('/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id/extra')).toBe(false);
-    expect(expression).toContain('object.spec.type != 0');
-  });
+  // The resource-ID check itself: admission-resource-id.test.ts.
 });
 
 /** `kubectl kustomize` when a kubectl with kustomize >= v4 is on PATH, else undefined. */
@@ -325,6 +347,25 @@ describe('rendered kustomizations', () => {
     const deployment = only(render('overlays/aks-run-as-root'), 'Deployment');
     expect(at(deployment, 'spec.template.spec.securityContext')).toMatchObject({ runAsUser: 0, runAsNonRoot: false });
     expect(micContainer(deployment).securityContext).toMatchObject({ readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  });
+
+  maybe('base plus the readiness-gate component grants pods/status to the MIC ServiceAccount (kubectl kustomize)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mic-kustomize-'));
+    try {
+      const config = relative(dir, CONFIG);
+      writeFileSync(join(dir, 'kustomization.yaml'), `resources: [${config}/base]\ncomponents: [${config}/components/readiness-gate]\n`);
+      const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 30_000 });
+      const objects = parseAllDocuments(out).map((d) => d.toJS() as K8sObject);
+      const roles = objects.filter((o) => o.kind === 'ClusterRole');
+      expect(roles).toHaveLength(2);
+      expect(grants(roles.flatMap((r) => r.rules as PolicyRule[]))).toEqual({ ...EXPECTED_CLUSTER_GRANTS, 'core/pods/status': ['patch'] });
+      expect(objects.filter((o) => o.kind === 'ClusterRoleBinding').map((b) => b.subjects)).toEqual([
+        [{ kind: 'ServiceAccount', name: 'aad-pod-identity-mic', namespace: 'aad-pod-identity' }],
+        [{ kind: 'ServiceAccount', name: 'aad-pod-identity-mic', namespace: 'aad-pod-identity' }],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   maybe('policy renders (kubectl kustomize)', () => {

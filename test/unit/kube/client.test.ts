@@ -67,6 +67,16 @@ describe('loadKubeConfig', () => {
     expect(kc.getCurrentUser()?.authProvider?.name).toBe('tokenFile');
   });
 
+  it('always uses https in-cluster, also on ports that were plain-http conventions', () => {
+    const sa = path.join(dir, 'sa-http');
+    fs.mkdirSync(sa);
+    fs.writeFileSync(path.join(sa, 'token'), 'tok');
+    for (const port of ['80', '8080', '8001']) {
+      const kc = loadKubeConfig({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: port }, serviceAccountDir: sa });
+      expect(kc.getCurrentCluster()).toMatchObject({ server: `https://10.0.0.1:${port}`, skipTLSVerify: false });
+    }
+  });
+
   it('fails in-cluster without a token file', () => {
     expect(() => loadKubeConfig({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, serviceAccountDir: path.join(dir, 'none') }))
       .toThrow(/token/);

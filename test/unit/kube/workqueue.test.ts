@@ -173,4 +173,25 @@ describe('WorkQueue', () => {
     expect(work).toEqual([250]);
     expect(depths).toEqual([1, 2, 1, 2]);
   });
+
+  it('reports time queued (since the first add) and in-flight ages through its metrics hooks', async () => {
+    const clock = new FakeClock();
+    const queued: number[] = [];
+    let probe: { processingAgesMs(): number[] } | undefined;
+    const q = new WorkQueue({ clock, metrics: { onQueued: (ms) => queued.push(ms), observe: (p) => (probe = p) } });
+    q.add('a');
+    await clock.advance(100);
+    q.add('a'); // already waiting: the first add's time counts
+    await clock.advance(100);
+    expect(await q.get()).toBe('a');
+    expect(queued).toEqual([200]);
+    await clock.advance(50);
+    q.add('a'); // re-added while in flight: waits from now until handed out again
+    expect(probe?.processingAgesMs()).toEqual([50]);
+    await clock.advance(30);
+    q.done('a');
+    expect(probe?.processingAgesMs()).toEqual([]);
+    expect(await q.get()).toBe('a');
+    expect(queued).toEqual([200, 30]);
+  });
 });

@@ -1,12 +1,30 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
+import { Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { WorkQueue } from '../../../controller/kube/workqueue.js';
 import {
   ARM_REQUEST_RESULTS,
   armRequestResult,
   createMetrics,
   recordArmCall,
   setAssignedIdentityCounts,
+  workQueueMetrics,
 } from '../../../controller/observability/metrics.js';
+import { FakeClock } from '../../../controller/util/clock.js';
+
+/**
+ * client-go's work-queue series (k8s.io/component-base/metrics/prometheus/workqueue): name →
+ * [type, help]. The label is `name` on each.
+ */
+const CLIENT_GO_WORKQUEUE: Record<string, [string, string]> = {
+  workqueue_depth: ['gauge', 'Current depth of workqueue'],
+  workqueue_adds_total: ['counter', 'Total number of adds handled by workqueue'],
+  workqueue_queue_duration_seconds: ['histogram', 'How long in seconds an item stays in workqueue before being requested'],
+  workqueue_work_duration_seconds: ['histogram', 'How long in seconds processing an item from workqueue takes'],
+  workqueue_unfinished_work_seconds: ['gauge', "How many seconds of work has been done that is in progress and hasn't been observed by work_duration"],
+  workqueue_longest_running_processor_seconds: ['gauge', 'How many seconds has the longest running processor for workqueue been running'],
+  workqueue_retries_total: ['counter', 'Total number of retries handled by workqueue'],
+};
 
 /** Every series the controller must expose: name → [type, label names]. */
 const EXPECTED: Record<string, [string, string[]]> = {
@@ -26,7 +44,7 @@ const EXPECTED: Record<string, [string, string[]]> = {
   aadpodidentity_mic_queue_depth: ['gauge', []],
   aadpodidentity_mic_arm_requests_total: ['counter', ['operation', 'result']],
   aadpodidentity_mic_arm_writes_inflight: ['gauge', []],
-  aadpodidentity_mic_throttle_wait_seconds: ['histogram', []],
+  aadpodidentity_mic_throttle_wait_seconds: ['histogram', ['source']],
   aadpodidentity_mic_quarantined_identities: ['gauge', []],
   aadpodidentity_mic_assigned_identities: ['gauge', ['state']],
   aadpodidentity_mic_oldest_created_age_seconds: ['gauge', []],
@@ -34,6 +52,7 @@ const EXPECTED: Record<string, [string, string[]]> = {
   aadpodidentity_mic_informer_synced: ['gauge', ['resource']],
   aadpodidentity_mic_paused: ['gauge', []],
   aadpodidentity_mic_events_emitted_total: ['counter', ['type', 'reason']],
+  ...Object.fromEntries(Object.entries(CLIENT_GO_WORKQUEUE).map(([name, [type]]) => [name, [type, ['name']]])),
 };
 
 async function metricJson(registry: Registry, name: string) {
@@ -86,11 +105,28 @@ describe('createMetrics', () => {
     expect(text).toMatch(/^aadpodidentity_mic_queue_depth 0$/m);
   });
 
-  it('registers default process metrics with the mic_ prefix', async () => {
+  it("registers prom-client's default process metrics under their default names (no prefix)", async () => {
     const m = createMetrics();
-    const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name);
-    expect(names).toContain('mic_process_cpu_user_seconds_total');
-    expect(names.some((n) => n.startsWith('mic_nodejs_'))).toBe(true);
+    const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name).filter((n) => !n.startsWith('aadpodidentity_') && !n.startsWith('workqueue_'));
+    const reference = new PromRegistry();
+    collectDefaultMetrics({ register: reference });
+    const expected = (await reference.getMetricsAsJSON()).map((x) => x.name);
+    expect(names.sort()).toEqual(expected.sort());
+    expect(names).toEqual(expect.arrayContaining(['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']));
+  });
+
+  it("follows client-go's workqueue_* conventions: names, types, help, `name` label, duration buckets", async () => {
+    const m = createMetrics(new Registry(), { defaultMetrics: false });
+    const all = new Map((await m.registry.getMetricsAsJSON()).map((x) => [x.name, x]));
+    for (const [name, [type, help]] of Object.entries(CLIENT_GO_WORKQUEUE)) {
+      expect({ name, type: all.get(name)?.type, help: all.get(name)?.help.startsWith(help) }).toEqual({ name, type, help: true });
+    }
+    workQueueMetrics(m, 'targets').onQueued?.(0.5);
+    const text = await m.registry.metrics();
+    // ExponentialBuckets(10e-9, 10, 10): 1e-08 … 10.
+    for (const le of ['1e-8', '1e-7', '0.001', '0.01', '0.1', '1', '10', '+Inf']) {
+      expect(text).toContain(`workqueue_queue_duration_seconds_bucket{le="${le}",name="targets"}`);
+    }
   });
 
   it('refuses a second metric set on the same registry', () => {
@@ -110,6 +146,46 @@ describe('createMetrics', () => {
     const text = await m.registry.metrics();
     expect(text).toContain('aadpodidentity_mic_informer_synced{resource="pods"} 1');
     expect(text).toContain('aadpodidentity_kubernetes_api_operations_errors_count{operation_type="assigned_identity_addition"} 1');
+  });
+});
+
+describe('workQueueMetrics', () => {
+  it('feeds every workqueue_* series of a named queue from the queue itself', async () => {
+    const m = createMetrics(new Registry(), { defaultMetrics: false });
+    const clock = new FakeClock();
+    const mirrored: number[] = [];
+    const q = new WorkQueue({ clock, metrics: workQueueMetrics(m, 'targets', (n) => mirrored.push(n)) });
+    const value = async (name: string, suffix = ''): Promise<number | undefined> =>
+      (await m.registry.getMetricsAsJSON())
+        .find((x) => x.name === name)
+        ?.values.find((v) => v.labels.name === 'targets' && (suffix === '' || (v as { metricName?: string }).metricName === `${name}${suffix}`))?.value;
+
+    q.add('a');
+    q.add('b');
+    q.add('a');
+    expect(await value('workqueue_depth')).toBe(2);
+    expect(await value('workqueue_adds_total')).toBe(2);
+    expect(mirrored.at(-1)).toBe(2);
+
+    await clock.advance(3000);
+    const key = await q.get();
+    expect(await value('workqueue_queue_duration_seconds', '_sum')).toBe(3);
+    await clock.advance(4000);
+    expect(await value('workqueue_unfinished_work_seconds')).toBe(4);
+    expect(await value('workqueue_longest_running_processor_seconds')).toBe(4);
+    await q.get();
+    await clock.advance(1000);
+    expect(await value('workqueue_unfinished_work_seconds')).toBe(6);
+    expect(await value('workqueue_longest_running_processor_seconds')).toBe(5);
+
+    q.addRateLimited(key as string);
+    expect(await value('workqueue_retries_total')).toBe(1);
+    q.done(key as string);
+    q.done('b');
+    expect(await value('workqueue_work_duration_seconds', '_sum')).toBe(6);
+    expect(await value('workqueue_work_duration_seconds', '_count')).toBe(2);
+    expect(await value('workqueue_unfinished_work_seconds')).toBe(0);
+    expect(await value('workqueue_longest_running_processor_seconds')).toBe(0);
   });
 });
 
