@@ -150,7 +150,7 @@ export interface AssignedViolation {
  */
 export class AssignedSampler {
   readonly #bounds: AssignedBounds;
-  /** `aai|identity|target` of the AAIs Assigned at the previous sample → first sample that saw it so. */
+  /** `aai|identity|node` of every AAI Assigned at the previous sample (wanted or not) → first sample that saw it so. */
   #previous = new Map<string, number>();
   #previousAt = 0;
   readonly #reported = new Set<string>();
@@ -180,13 +180,15 @@ export class AssignedSampler {
       const spec = aai.spec ?? {};
       const identity = (spec.azureIdentityRef as { spec?: { resourceID?: string } } | undefined)?.spec?.resourceID?.toLowerCase() ?? '';
       const node = String(spec.nodename ?? spec.nodeName ?? ''); // upstream's AAI field is `nodename`
+      // Tracked whether wanted or not: an AAI that stays Assigned while briefly unwanted (e.g. across a
+      // namespaced-mode toggle) has not *become* Assigned when it is wanted again.
+      const id = `${key}|${identity}|${node}`;
+      const since = this.#previous.get(id) ?? now;
+      current.set(id, since);
       const target = nodeTarget.get(node);
       const want = expected.get(key);
       // Not wanted (pod gone, relabelled, moved, binding/identity changed): awaiting deletion, not checked.
       if (!want || !target || want.identityId !== identity || want.node !== node) continue;
-      const id = `${key}|${identity}|${target}`;
-      const since = this.#previous.get(id) ?? now;
-      current.set(id, since);
       this.observations++;
       if (ledger.isPresent(target, identity)) continue;
       const removal = ledger.lastRemoval(target, identity);

@@ -140,6 +140,11 @@ describe('chaos oracle', () => {
     const late = new AssignedSampler(bounds);
     expect(late.sample(view({ assigned: [aai('Created')] }), byHuman, 1500)).toEqual([]);
     expect(late.sample(view({ assigned: [aai('Assigned')] }), byHuman, 1600)[0]?.message).toMatch(/became Assigned/);
+    // Assigned all along but not wanted at the previous sample (namespaced-mode toggle): it did not become Assigned.
+    const steady = new AssignedSampler(bounds);
+    expect(steady.sample(view({ namespaced: true, assigned: [aai('Assigned')] }), byHuman, 1500)).toEqual([]);
+    expect(steady.sample(view({ assigned: [aai('Assigned')] }), byHuman, 1600)).toEqual([]);
+    expect(steady.inWindow).toBe(1);
     const early = new AssignedSampler(bounds);
     expect(early.sample(view({ assigned: [aai('Created')] }), byHuman, 900)).toEqual([]);
     expect(early.sample(view({ assigned: [aai('Assigned')] }), byHuman, 1000)).toEqual([]);
