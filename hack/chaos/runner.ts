@@ -133,7 +133,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const recent: string[] = [];
   const remember = (what: string): void => {
     recent.push(`${report.steps}:${what}`);
-    if (recent.length > 8) recent.shift();
+    if (recent.length > 16) recent.shift();
   };
 
   // Azure side: identity pools; the kubelet identity on every target, one legacy identity pre-assigned on VMSS A.
@@ -425,7 +425,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (let step = 1; step <= o.steps; step++) {
       report.steps = step;
       const a = rnd.weighted(weights);
-      if (await act(a)) count(report.actions, a);
+      if (await act(a)) {
+        count(report.actions, a);
+        if (!(ACTOR_KINDS as readonly string[]).includes(a)) remember(a);
+      }
       if (rnd.chance(o.faultRate ?? 0.35)) {
         const f = rnd.weighted(FAULTS);
         if (await inject(f)) {
