@@ -124,9 +124,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     armWrites: 0, replicasStarted: 0, violations: [], logLines: env.logLines, clientSecret: env.azure.clientSecret, durationMs: 0,
     actors: {}, controllerWritesChecked: 0, assignedObservations: 0, assignedInWindow: 0, maxStaleAssignedMs: 0, meanStepMs: 0,
   };
+  const seenViolations = new Set<string>();
   const violation = (raw: string): void => {
     const v = raw.replace(/\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.(compute|managedidentity)\/[a-z]+\//gi, '');
-    if (!report.violations.includes(v)) report.violations.push(v);
+    if (seenViolations.has(v)) return; // fence violations and leaks are re-checked every step: report each once
+    seenViolations.add(v);
+    report.violations.push(v);
     log(`VIOLATION at step ${report.steps}: ${v}`);
   };
   const count = (bag: Record<string, number>, k: string): void => void (bag[k] = (bag[k] ?? 0) + 1);
