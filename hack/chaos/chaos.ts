@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `make chaos`: `node dist/hack/chaos/chaos.js [--seed N] [--steps N] [--quiesce-every N]`.
+ * `make chaos`: `node dist/hack/chaos/chaos.js [--seed N] [--steps N] [--quiesce-every N] [--actor-rate N]`.
  * `make chaos-figures`: `... --figures [--only inprocess,kill9,stale] [--lease-duration S]
  * [--burst N] [--stale N] [--client-qps Q[,Q...]]`.
  * Runs the randomized invariant suite (or, with `--figures`, the failover and recovery
@@ -16,6 +16,7 @@ interface Args {
   seed: number;
   steps: number;
   quiesceEvery: number;
+  actorRate: number;
   figures: boolean;
   staleCount: number;
   /** Measurements of `--figures`. */
@@ -27,7 +28,7 @@ interface Args {
 
 const MEASUREMENTS = ['inprocess', 'kill9', 'stale'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
-const USAGE = 'usage: chaos [--seed N] [--steps N] [--quiesce-every N]\n       chaos --figures [--only inprocess,kill9,stale] [--lease-duration S] [--burst N] [--stale N] [--client-qps Q[,Q...]]';
+const USAGE = 'usage: chaos [--seed N] [--steps N] [--quiesce-every N] [--actor-rate N]\n       chaos --figures [--only inprocess,kill9,stale] [--lease-duration S] [--burst N] [--stale N] [--client-qps Q[,Q...]]';
 
 function bad(message: string): never {
   process.stderr.write(`chaos: ${message}\n${USAGE}\n`);
@@ -45,6 +46,7 @@ function parseArgs(argv: string[]): Args {
         seed: { type: 'string' },
         steps: { type: 'string' },
         'quiesce-every': { type: 'string' },
+        'actor-rate': { type: 'string' },
         stale: { type: 'string' },
         figures: { type: 'boolean', default: false },
         burst: { type: 'string' },
@@ -67,6 +69,7 @@ function parseArgs(argv: string[]): Args {
     seed: count('seed', values.seed, Math.floor(Math.random() * 2 ** 31)),
     steps: count('steps', values.steps, 200),
     quiesceEvery: Math.max(1, count('quiesce-every', values['quiesce-every'], 25)),
+    actorRate: count('actor-rate', values['actor-rate'], 1),
     figures: values.figures,
     staleCount: count('stale', values.stale, 1000),
     only: new Set(MEASUREMENTS),
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
     process.exit(bad.some((n) => (n ?? 0) > 0) ? 1 : 0);
   }
   out(`chaos: seed ${args.seed}, ${args.steps} steps`);
-  const report = await runChaos({ seed: args.seed, steps: args.steps, quiesceEvery: args.quiesceEvery, progress: out });
+  const report = await runChaos({ seed: args.seed, steps: args.steps, quiesceEvery: args.quiesceEvery, actorRate: args.actorRate, progress: out });
   out(formatReport(report));
   process.exit(report.violations.length > 0 ? 1 : 0);
 }

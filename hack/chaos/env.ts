@@ -22,6 +22,9 @@ export const CHAOS_RG = 'mc_chaos_cluster_eastus';
 const LEASE_PATH = '/apis/coordination.k8s.io/v1/namespaces/default/leases/aad-pod-identity-mic';
 const CRD_PATH = '/apis/aadpodidentity.k8s.io/v1';
 
+/** Log lines a {@link ChaosEnv} keeps (long runs would otherwise hold every line in memory). */
+export const LOG_LINES_KEPT = 50_000;
+
 type PipelinePolicyEntry = NonNullable<AzureCloudProviderFactoryOptions['additionalPolicies']>[number];
 
 /** Options of {@link ChaosEnv.start}. */
@@ -30,7 +33,13 @@ export interface ChaosEnvOptions {
   vmss: Record<string, number>;
   /** Standalone VM names (one node each). */
   vms: string[];
+  /** Real ms an ARM PATCH takes (default 100). */
   lroLatencyMs?: number;
+  /**
+   * Speed-up of ARM's throttling budgets (emulator `timeScale` and the replicas' client-side token
+   * buckets; default 1). A compressed run (many changes per real second) scales the budgets with it.
+   */
+  armTimeScale?: number;
   /** Lease duration of the replicas (default 3000 ms). */
   leaseDurationMs?: number;
   /** Azure drift check period of the replicas (default 1000 ms). */
@@ -39,6 +48,8 @@ export interface ChaosEnvOptions {
   immutableClientIds?: string[];
   /** Directory with the CRD YAML files (default `./crds`). */
   crdDir?: string;
+  /** `--clientQps` of the replicas (default: the controller's default, 5). */
+  clientQps?: number;
 }
 
 /** One controller replica. */
@@ -72,8 +83,10 @@ export class ChaosEnv {
   readonly azure: AzureEmulator;
   readonly kc: KubeConfig;
   readonly cloudConfig: CloudConfig;
-  /** Every log line of every replica (for secret scans). */
+  /** The latest log lines of every replica (at most {@link LOG_LINES_KEPT}). */
   readonly logLines: string[] = [];
+  /** Log lines (any replica, whole run) that contain the emulated client secret. */
+  readonly secretLeaks: string[] = [];
   readonly replicas: Replica[] = [];
   /** Every ARM PATCH, with the lease state at send time. */
   readonly writes: FencedWrite[] = [];
@@ -93,7 +106,8 @@ export class ChaosEnv {
   /** Starts both emulators and creates the topology (Azure resources and Nodes). */
   static async start(o: ChaosEnvOptions): Promise<ChaosEnv> {
     const kube = await startKubeEmulator({ crdDir: o.crdDir ?? path.resolve('crds'), namespaces: ['team-a', 'team-b'] });
-    const azure = await startAzureEmulator({ lroLatencyMs: o.lroLatencyMs ?? 100, throttling: true });
+    const scale = o.armTimeScale ?? 1;
+    const azure = await startAzureEmulator({ lroLatencyMs: (o.lroLatencyMs ?? 100) * scale, timeScale: scale, throttling: true });
     const env = new ChaosEnv(kube, azure, o);
     for (const [name, count] of Object.entries(o.vmss)) {
       azure.controls.addVmss(CHAOS_SUB, CHAOS_RG, name, { orchestration: 'Uniform' });
@@ -131,8 +145,8 @@ export class ChaosEnv {
     return new Map(this.targetIds().map((id) => [id, this.azure.controls.getResourceIdentities(id).userAssigned.map((s) => s.toLowerCase())]));
   }
 
-  /** The Kubernetes objects the oracle reads, straight from the emulator's store. */
-  clusterView(namespaced: boolean): ClusterView {
+  /** The Kubernetes objects the oracle reads, straight from the emulator's store (Events only when asked). */
+  clusterView(namespaced: boolean, o: { events?: boolean } = {}): ClusterView {
     const list = (p: string): RawObject[] => this.kube.controls.listObjects(p) as RawObject[];
     return {
       pods: list('/api/v1/pods'),
@@ -140,7 +154,7 @@ export class ChaosEnv {
       identities: list(`${CRD_PATH}/azureidentities`),
       bindings: list(`${CRD_PATH}/azureidentitybindings`),
       assigned: list(`${CRD_PATH}/azureassignedidentities`),
-      events: list('/api/v1/events'),
+      events: o.events === false ? [] : list('/api/v1/events'),
       namespaced,
     };
   }
@@ -167,7 +181,14 @@ export class ChaosEnv {
   async startReplica(o: { forceNamespaced: boolean; options?: Partial<MicOptions> }): Promise<Replica> {
     const name = `mic-${this.#replicaSeq++}`;
     const stream = new PassThrough();
-    stream.on('data', (c: Buffer) => this.logLines.push(...c.toString().split('\n').filter(Boolean)));
+    stream.on('data', (c: Buffer) => {
+      for (const line of c.toString().split('\n')) {
+        if (!line) continue;
+        if (line.includes(this.azure.clientSecret)) this.secretLeaks.push(line);
+        this.logLines.push(line);
+      }
+      if (this.logLines.length > LOG_LINES_KEPT) this.logLines.splice(0, this.logLines.length - LOG_LINES_KEPT);
+    });
     const logger = createLogger({ stream, level: 'debug', defaultMeta: { replica: name } });
     const leaseDurationMs = this.#o.leaseDurationMs ?? 3000;
     const options: MicOptions = {
@@ -181,10 +202,12 @@ export class ChaosEnv {
       updateUserMsiRetryIntervalMs: 200,
       immutableUserMsis: this.#o.immutableClientIds ?? [],
       forceNamespaced: o.forceNamespaced,
+      ...(this.#o.clientQps !== undefined ? { clientQps: this.#o.clientQps } : {}),
       ...o.options,
     };
     const replica = { name, forceNamespaced: o.forceNamespaced, crashAfterWrite: false, state: 'running' } as Replica;
-    const cloud = createAzureCloudProvider(this.cloudConfig, { logger, updateIntervalInMs: 100, additionalPolicies: [this.#fence(replica)] });
+    // The replica's name in the User-Agent lets the emulator's audit attribute every write to it.
+    const cloud = createAzureCloudProvider(this.cloudConfig, { logger, userAgent: `aad-pod-identity/MIC chaos-replica/${name}`, timeScale: this.#o.armTimeScale ?? 1, updateIntervalInMs: 100, additionalPolicies: [this.#fence(replica)] });
     replica.app = new MicApp({
       options,
       subscriptionId: CHAOS_SUB,

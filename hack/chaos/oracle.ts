@@ -3,10 +3,11 @@
  * raw Kubernetes objects and the Azure emulator's audit, without any controller code. Pure functions.
  */
 import type { IdentityChange } from '../emulators/azure/index.js';
+import { isControllerWrite, writerName } from './writers.js';
 
 /** The subset of a Kubernetes object the oracle reads. */
 export interface RawObject {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string; resourceVersion?: string };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
   type?: string;
@@ -92,7 +93,7 @@ export function foreignIdentities(changes: readonly IdentityChange[]): Map<strin
   for (const c of changes) last.set(`${c.resource.toLowerCase()}|${c.identity.toLowerCase()}`, c);
   const out = new Map<string, Set<string>>();
   for (const c of last.values()) {
-    if (c.op !== 'add' || c.by === 'arm-client') continue;
+    if (c.op !== 'add' || isControllerWrite(c)) continue;
     const set = out.get(c.resource.toLowerCase()) ?? new Set<string>();
     set.add(c.identity.toLowerCase());
     out.set(c.resource.toLowerCase(), set);
@@ -102,8 +103,8 @@ export function foreignIdentities(changes: readonly IdentityChange[]): Map<strin
 
 /**
  * Violations of "the controller never removes an identity it did not add, nor an immutable one":
- * every removal by `arm-client` must follow an addition by `arm-client` of the same identity on the
- * same resource. Scans the whole audit; `immutable` are lower-cased resource IDs.
+ * every removal by the controller (a REST write not sent by an out-of-band actor) must follow an
+ * addition by the controller of the same identity on the same resource. Scans the whole audit; `immutable` are lower-cased resource IDs.
  */
 export function forbiddenRemovals(changes: readonly IdentityChange[], immutable: ReadonlySet<string>): string[] {
   const lastAddBy = new Map<string, string>();
@@ -111,12 +112,12 @@ export function forbiddenRemovals(changes: readonly IdentityChange[], immutable:
   for (const c of changes) {
     const key = `${c.resource.toLowerCase()}|${c.identity.toLowerCase()}`;
     if (c.op === 'add') {
-      lastAddBy.set(key, c.by);
+      lastAddBy.set(key, writerName(c));
       continue;
     }
-    if (c.by !== 'arm-client') continue;
+    if (!isControllerWrite(c)) continue;
     if (immutable.has(c.identity.toLowerCase())) out.push(`controller removed immutable identity ${c.identity} from ${c.resource}`);
-    else if (lastAddBy.get(key) !== 'arm-client') out.push(`controller removed identity ${c.identity} from ${c.resource}, which it never added (added by ${lastAddBy.get(key) ?? 'nobody seen'})`);
+    else if (lastAddBy.get(key) !== 'mic') out.push(`controller removed identity ${c.identity} from ${c.resource}, which it never added (added by ${lastAddBy.get(key) ?? 'nobody seen'})`);
   }
   return out;
 }

@@ -1,11 +1,15 @@
 /**
- * The randomized invariant run: a seeded stream of cluster changes, Azure drift and faults against
- * two controller replicas, with invariants checked after every step and at quiescence points.
+ * The randomized invariant run: a seeded stream of cluster changes, Azure drift, out-of-band
+ * writers (actors.ts) and faults against two controller replicas, with invariants checked after
+ * every step (invariants.ts) and at quiescence points (oracle.ts).
  */
-import { identityId } from '../emulators/azure/index.js';
+import { identityId, vmId, vmssId } from '../emulators/azure/index.js';
+import { ACTOR_KINDS, OutOfBandActors, type ActorKind, type ActorTarget } from './actors.js';
 import { ChaosEnv, CHAOS_RG, CHAOS_SUB, type Replica } from './env.js';
-import { forbiddenRemovals, quiescenceProblems } from './oracle.js';
+import { AssignedSampler, short, WriteLedger, type AssignedBounds, type WriteViolation } from './invariants.js';
+import { quiescenceProblems } from './oracle.js';
 import { Prng } from './prng.js';
+import { actorOfAgent, isControllerWrite, writerName } from './writers.js';
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
@@ -17,6 +21,22 @@ export interface ChaosOptions {
   quiesceTimeoutMs?: number;
   /** Probability that a step also injects a fault (default 0.35). */
   faultRate?: number;
+  /** Most pods alive at once; `addPod` deletes a pod instead beyond it (default 40). */
+  maxPods?: number;
+  /** Longest random pause between two steps (ms, default 40). */
+  maxPauseMs?: number;
+  /** Multiplies the weights of the out-of-band actors (default 1). */
+  actorRate?: number;
+  /**
+   * Speed-up of ARM's throttling budgets (default 10): a step lasts ~0.1 s but stands for minutes of
+   * a real cluster's life, so the per-VMSS budgets (4 writes/min, 12 reads/min after the burst) are
+   * scaled with it, and the controller and the out-of-band writers compete for them in proportion.
+   */
+  armTimeScale?: number;
+  /** `--clientQps` of the replicas (default 25: the Kubernetes write budget is not what this run tests). */
+  clientQps?: number;
+  /** Windows of invariant (b) (defaults: see {@link DEFAULT_ASSIGNED_BOUNDS}). */
+  assignedBounds?: AssignedBounds;
   /** Progress lines (default: none). */
   progress?: (line: string) => void;
   crdDir?: string;
@@ -35,8 +55,18 @@ export interface ChaosReport {
   maxConvergeMs: number;
   armWrites: number;
   replicasStarted: number;
+  /** Out-of-band actions by actor and outcome (`policy.written`, `upgrade.gave-up`, ...). */
+  actors: Record<string, number>;
+  /** Invariant (a): controller writes checked; (b): Assigned observations, of which inside a repair window. */
+  controllerWritesChecked: number;
+  assignedObservations: number;
+  assignedInWindow: number;
+  /** Longest observed time an AAI stayed Assigned after an out-of-band removal (ms, within the bound). */
+  maxStaleAssignedMs: number;
+  /** Mean wall-clock time of a step, quiescence waits included (ms). */
+  meanStepMs: number;
   violations: string[];
-  /** Every log line the replicas wrote (not printed; for secret scans). */
+  /** The latest log lines the replicas wrote (not printed; every line is scanned for the secret during the run). */
   logLines: string[];
   /** The emulated service principal secret (to scan logs for). */
   clientSecret: string;
@@ -51,11 +81,15 @@ const SELECTORS = ['web', 'api', 'batch', 'db'];
 const MANAGED = Array.from({ length: 8 }, (_, i) => `managed-${i}`);
 const FOREIGN = ['foreign-0', 'foreign-1', 'foreign-2'];
 
+const ADDON = 'addon-omsagent';
+
 const ACTIONS = {
   addPod: 8, deletePod: 4, relabelPod: 2, movePod: 2,
   addIdentity: 3, editIdentity: 1, deleteIdentity: 1,
   addBinding: 3, editBinding: 1, deleteBinding: 1,
   addNode: 1, removeNode: 1, foreignAdd: 1, driftRemove: 1, toggleNamespaced: 0.3,
+  // Out-of-band writers through ARM REST (actors.ts).
+  policy: 0.6, addon: 0.6, upgrade: 0.4, human: 0.6,
 } as const;
 const FAULTS = {
   arm429: 2, arm5xx: 2, armDrop: 1, armLroFail: 1, arm409: 1, identityForbidden: 0.4, identityVanished: 0.3,
@@ -64,8 +98,17 @@ const FAULTS = {
 type Action = keyof typeof ACTIONS;
 type Fault = keyof typeof FAULTS;
 
+/**
+ * Default windows of invariant (b) for the chaos topology (reconcile interval 1 s, drift back-off
+ * up to 8 s, lease 3 s): an AAI may turn Assigned up to 6 s after an out-of-band removal (its
+ * confirmed read may be one interval old, plus the rate-limited status write), and may stay Assigned
+ * up to 30 s after one (a drift read, a leader failover, a 429/409-delayed repair or demotion).
+ */
+export const DEFAULT_ASSIGNED_BOUNDS: AssignedBounds = { newAssignMs: 6_000, repairMs: 30_000 };
+
 const CRD = 'aadpodidentity.k8s.io/v1';
 const idOf = (name: string): string => identityId(CHAOS_SUB, CHAOS_RG, name);
+const hms = (ms: number): string => new Date(ms).toISOString().slice(11, 23);
 const pace = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs one seeded chaos session and returns its figures. Never throws for invariant violations. */
@@ -74,22 +117,26 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const rnd = new Prng(o.seed);
   const log = o.progress ?? (() => undefined);
   const kubeletClientId = 'c0ffee00-0000-4000-8000-00000000cafe';
-  const env = await ChaosEnv.start({ vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir });
+  const env = await ChaosEnv.start({ vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir, clientQps: o.clientQps ?? 25, armTimeScale: o.armTimeScale ?? 10 });
   const az = env.azure.controls;
   const report: ChaosReport = {
     seed: o.seed, steps: 0, actions: {}, faults: {}, checks: 0, quiescencePoints: 0, maxConvergeMs: 0,
     armWrites: 0, replicasStarted: 0, violations: [], logLines: env.logLines, clientSecret: env.azure.clientSecret, durationMs: 0,
+    actors: {}, controllerWritesChecked: 0, assignedObservations: 0, assignedInWindow: 0, maxStaleAssignedMs: 0, meanStepMs: 0,
   };
+  const seenViolations = new Set<string>();
   const violation = (raw: string): void => {
     const v = raw.replace(/\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.(compute|managedidentity)\/[a-z]+\//gi, '');
-    if (!report.violations.includes(v)) report.violations.push(v);
+    if (seenViolations.has(v)) return; // fence violations and leaks are re-checked every step: report each once
+    seenViolations.add(v);
+    report.violations.push(v);
     log(`VIOLATION at step ${report.steps}: ${v}`);
   };
   const count = (bag: Record<string, number>, k: string): void => void (bag[k] = (bag[k] ?? 0) + 1);
   const recent: string[] = [];
   const remember = (what: string): void => {
     recent.push(`${report.steps}:${what}`);
-    if (recent.length > 8) recent.shift();
+    if (recent.length > 16) recent.shift();
   };
 
   // Azure side: identity pools; the kubelet identity on every target, one legacy identity pre-assigned on VMSS A.
@@ -100,10 +147,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   for (const n of [...MANAGED, ...FOREIGN]) az.addIdentity(CHAOS_SUB, CHAOS_RG, n, { clientId: clientIds.get(n) });
   const kubelet = az.addIdentity(CHAOS_SUB, CHAOS_RG, 'kubelet', { clientId: kubeletClientId });
   const legacy = az.addIdentity(CHAOS_SUB, CHAOS_RG, 'legacy', { clientId: clientIds.get('legacy') });
+  const addon = az.addIdentity(CHAOS_SUB, CHAOS_RG, ADDON);
   for (const t of env.targetIds()) az.setResourceIdentities(t, t.includes(VMSS_A) ? [kubelet, legacy] : [kubelet], 'initial');
   const immutable = new Set([kubelet.toLowerCase()]);
   const broken = new Set<string>();
   const bindable = [...MANAGED, 'kubelet', 'legacy'];
+
+  // Invariants (a) and (b), fed incrementally from the emulator's attributed write log.
+  const ledger = new WriteLedger({ immutable, manageable: new Set(bindable.map((n) => idOf(n).toLowerCase())) });
+  const sampler = new AssignedSampler(o.assignedBounds ?? DEFAULT_ASSIGNED_BOUNDS);
+  const actors = new OutOfBandActors({
+    azure: env.azure, subscriptionId: CHAOS_SUB, resourceGroup: CHAOS_RG, addonIdentity: addon,
+    aksManaged: new Set([kubelet.toLowerCase(), addon.toLowerCase()]),
+    controllerOwned: (t) => ledger.controllerOwned(t),
+  });
+  const actorTargets: ActorTarget[] = [
+    ...[VMSS_A, VMSS_B].map((name) => ({ kind: 'vmss' as const, name, id: vmssId(CHAOS_SUB, CHAOS_RG, name).toLowerCase() })),
+    { kind: 'vm', name: VM, id: vmId(CHAOS_SUB, CHAOS_RG, VM).toLowerCase() },
+  ];
 
   let namespaced = false;
   let podSeq = 0;
@@ -132,13 +193,47 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     kind === 'pods' ? `/api/v1/namespaces/${ns}/pods/${name}` : `/apis/${CRD}/namespaces/${ns}/${kind}/${name}`;
   const objName = (x: { metadata?: { name?: string; namespace?: string } }) => ({ name: x.metadata?.name ?? '', ns: x.metadata?.namespace ?? '' });
 
+  /**
+   * Evidence of the controller's view of a target at `until`: its last read (GET of the resource, not
+   * an LRO poll) before that, its reads since `since`, and the other writers' writes since that read
+   * (`fromLastRead`) or since `since`.
+   */
+  const controllerContext = (target: string, since: number, until: number, fromLastRead: boolean): string => {
+    const audit = az.auditLog().filter((e) => e.resource === target && !actorOfAgent(e.userAgent));
+    const reads = audit.filter((e) => e.kind === 'read' && e.method === 'GET' && e.status === 200);
+    const lastRead = reads.filter((e) => e.at <= until).pop();
+    const from = fromLastRead ? (lastRead?.at ?? since) : since;
+    const others = az.identityWrites(target).filter((w) => w.at >= from && w.at < until && !isControllerWrite(w));
+    const state = (x: { systemAssigned: boolean; userAssigned: string[] }): string => `{system ${x.systemAssigned ? 'on' : 'off'}, ${x.userAssigned.map(short).join(',') || '-'}}`;
+    return `; controller's last read of ${short(target)} before ${hms(until)}: ${lastRead ? hms(lastRead.at) : 'never'}` +
+      `, its reads since ${hms(since)}: ${reads.filter((e) => e.at > since && e.at <= until).length}` +
+      `; other writers since ${fromLastRead ? 'that read' : hms(from)}: ${others.map((w) => `${writerName(w)}@${hms(w.at)} ${state(w.before)}→${state(w.after)}`).join(', ') || 'none'}` +
+      `; leader ${env.leader()?.name ?? 'none'}; recent ${recent.join(' ')}`;
+  };
+  const describeWrite = (v: WriteViolation): string => {
+    const w = v.write;
+    const state = (x: { systemAssigned: boolean; userAssigned: string[] }): string => `{system ${x.systemAssigned ? 'on' : 'off'}, user ${x.userAssigned.map(short).join(',') || '-'}}`;
+    // The PATCH was accepted before it was applied: plan evidence is relative to the send time.
+    const target = w.resource.toLowerCase();
+    const sent = az.auditLog().filter((e) => e.resource === target && e.method === 'PATCH' && e.status === 202 && e.at <= w.at && e.userAgent === w.agent).pop()?.at ?? w.at;
+    return `(a) controller write on ${short(w.resource)} sent at ${hms(sent)}, applied at ${hms(w.at)}, by "${(w.agent ?? '?').split(' azsdk')[0]}": ${JSON.stringify(w.request)}; ` +
+      `before ${state(w.before)}, after ${state(w.after)}: ${v.problems.join('; ')}${controllerContext(target, sent - 60_000, sent, true)}`;
+  };
+
   const continuousChecks = (): void => {
-    report.checks += 2;
-    for (const v of forbiddenRemovals(az.identityChanges(), immutable)) violation(v);
+    report.checks += 3;
+    // One synchronous snapshot of both emulators (same tick): the Azure write log so far, then the cluster objects.
+    for (const v of ledger.apply(az.identityWrites(undefined, ledger.position))) violation(describeWrite(v));
+    const now = Date.now();
+    for (const v of sampler.sample(env.clusterView(namespaced, { events: false }), ledger, now)) {
+      violation(`(b) ${v.message}${controllerContext(v.target, v.removedAt ?? now - 60_000, now, false)}`);
+    }
     for (const v of env.fenceViolations) violation(v);
+    for (const line of env.secretLeaks) violation(`the client secret appears in a log line: ${line.slice(0, 160).replaceAll(env.azure.clientSecret, '<secret>')}`);
   };
 
   const quiesce = async (label: string): Promise<void> => {
+    await actors.settle();
     await ensureReplicas();
     report.quiescencePoints++;
     const t0 = Date.now();
@@ -167,6 +262,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       case 'addPod': {
         const node = rnd.pick(nodes);
         if (!node) return false;
+        if (v.pods.length >= (o.maxPods ?? 40)) return act('deletePod');
         put(podObject(`p-${podSeq++}`, rnd.pick(NAMESPACES)!, node, rnd.pick(SELECTORS)!));
         return true;
       }
@@ -247,14 +343,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       case 'driftRemove': {
         // Remove, behind the controller's back, an identity the controller itself added.
         const t = rnd.pick(env.targetIds())!;
-        const owned = new Set<string>();
-        for (const c of az.identityChanges(t)) {
-          if (c.op === 'add' && c.by === 'arm-client') owned.add(c.identity);
-          else owned.delete(c.identity);
-        }
-        const victim = rnd.pick([...owned]);
+        const victim = rnd.pick(ledger.controllerOwned(t).sort());
         if (!victim) return false;
         az.setResourceIdentities(t, az.getResourceIdentities(t).userAssigned.filter((x) => x !== victim), 'drift');
+        return true;
+      }
+      case 'policy':
+      case 'addon':
+      case 'human':
+      case 'upgrade': {
+        const targets = a === 'upgrade' ? actorTargets.filter((t) => t.kind === 'vmss') : actorTargets;
+        const target = rnd.pick(targets)!;
+        const seed = rnd.int(2 ** 31);
+        if (!actors.start(a as ActorKind, target, seed)) return false;
+        remember(`${a}:${short(target.id)}`);
         return true;
       }
       case 'toggleNamespaced': {
@@ -319,12 +421,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   put(identityObject('id-legacy', 'default', 'legacy'));
   put(bindingObject('b-legacy', 'default', 'id-legacy', 'api'));
 
+  const weights: Record<Action, number> = { ...ACTIONS };
+  for (const k of ACTOR_KINDS) weights[k] *= o.actorRate ?? 1;
   try {
     await ensureReplicas();
     for (let step = 1; step <= o.steps; step++) {
       report.steps = step;
-      const a = rnd.weighted(ACTIONS);
-      if (await act(a)) count(report.actions, a);
+      const a = rnd.weighted(weights);
+      if (await act(a)) {
+        count(report.actions, a);
+        if (!(ACTOR_KINDS as readonly string[]).includes(a)) remember(a);
+      }
       if (rnd.chance(o.faultRate ?? 0.35)) {
         const f = rnd.weighted(FAULTS);
         if (await inject(f)) {
@@ -336,10 +443,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (env.running().length < 2 && rnd.chance(0.5)) await startReplica();
       continuousChecks();
       if (step % (o.quiesceEvery ?? 25) === 0) await quiesce(`step ${step}`);
-      await pace(rnd.int(120));
+      await pace(rnd.int((o.maxPauseMs ?? 40) + 1));
     }
     await quiesce('the last step');
   } finally {
+    await actors.settle();
+    for (const r of actors.records) {
+      count(report.actors, `${r.actor}.${r.outcome}`);
+      for (const [status, n] of Object.entries(r.retries)) report.actors[`retried.${status}`] = (report.actors[`retried.${status}`] ?? 0) + n;
+    }
+    report.controllerWritesChecked = ledger.controllerWrites;
+    report.assignedObservations = sampler.observations;
+    report.assignedInWindow = sampler.inWindow;
+    report.maxStaleAssignedMs = sampler.maxStaleMs;
+    report.meanStepMs = report.steps > 0 ? (Date.now() - started) / report.steps : 0;
     report.armWrites = env.writes.length;
     report.durationMs = Date.now() - started;
     await env.stop();
@@ -354,7 +471,9 @@ export function formatReport(r: ChaosReport): string {
     `chaos seed=${r.seed} steps=${r.steps} duration=${(r.durationMs / 1000).toFixed(1)}s`,
     `actions: ${bag(r.actions)}`,
     `faults injected (${Object.values(r.faults).reduce((s, n) => s + n, 0)}): ${bag(r.faults)}`,
-    `replicas started: ${r.replicasStarted}; ARM writes: ${r.armWrites}`,
+    `replicas started: ${r.replicasStarted}; ARM writes: ${r.armWrites}; mean step ${r.meanStepMs.toFixed(0)} ms`,
+    `out-of-band actions: ${bag(r.actors)}`,
+    `(a) controller writes checked: ${r.controllerWritesChecked}; (b) Assigned observations: ${r.assignedObservations}, inside a repair window: ${r.assignedInWindow}, longest: ${(r.maxStaleAssignedMs / 1000).toFixed(1)}s`,
     `invariant checks: ${r.checks}; quiescence points: ${r.quiescencePoints}; slowest convergence: ${(r.maxConvergeMs / 1000).toFixed(1)}s`,
     `violations: ${r.violations.length}`,
     ...r.violations.map((v) => `  - ${v}`),

@@ -157,7 +157,7 @@ export function resolveArmRoute(core: EmulatorCore, method: string, url: URL): A
           if (method === 'GET') return computeReply(core, resource, apiVersion);
           if (method === 'PATCH') {
             checkIfMatch(resource, headers);
-            return patchReply(core, resource, body, caller, apiVersion, path);
+            return patchReply(core, resource, body, caller, apiVersion, path, headers['user-agent']);
           }
           throw methodNotAllowed(method);
         },
@@ -267,7 +267,9 @@ function parseJson(body: string): Record<string, unknown> {
 }
 
 /** Validates a PATCH and starts its long-running operation (202), or throws the ARM error. */
-function patchReply(core: EmulatorCore, resource: ComputeResource, rawBody: string, caller: TokenGrant, apiVersion: string, path: string): Reply {
+function patchReply(
+  core: EmulatorCore, resource: ComputeResource, rawBody: string, caller: TokenGrant, apiVersion: string, path: string, userAgent: string | undefined,
+): Reply {
   const now = core.clock.now();
   const running = core.ops.running(resource);
   if (running) throw operationInProgress(resource.id, running.id, running.doneAt - now);
@@ -306,7 +308,8 @@ function patchReply(core: EmulatorCore, resource: ComputeResource, rawBody: stri
     (doneAt) => {
       // Re-apply the delta to the state at completion (a back-door change may have happened meanwhile).
       const final = applyIdentityPatch(core.store.identityState(resource), identity);
-      if (!isArmError(final)) core.store.setIdentityState(resource, final.state, 'arm-client', core.clock.realTimeOf(doneAt));
+      const writer = { by: 'arm-client', request: identity, ...(userAgent !== undefined ? { agent: userAgent } : {}) };
+      if (!isArmError(final)) core.store.setIdentityState(resource, final.state, writer, core.clock.realTimeOf(doneAt));
     },
     failure,
   );

@@ -2,7 +2,7 @@
 import type { AuditEntry, Counters } from './audit.js';
 import type { EmulatorCore } from './core.js';
 import type { FailRule } from './faults.js';
-import { etagOf, type IdentityChange } from './store.js';
+import { etagOf, type IdentityChange, type IdentityWrite } from './store.js';
 
 /** Test-side control of the emulated Azure (see the package README). */
 export interface AzureControls {
@@ -42,6 +42,8 @@ export interface AzureControls {
   auditLog(): AuditEntry[];
   /** Identity additions/removals on VMs/VMSS, optionally for one resource. */
   identityChanges(armId?: string): IdentityChange[];
+  /** Applied identity writes (who, what was sent, state before and after), optionally for one resource, from log index `from` on. */
+  identityWrites(armId?: string, from?: number): IdentityWrite[];
   /** Request counters. */
   counters(): Counters;
   /** Clears counters and the audit log only. */
@@ -100,6 +102,10 @@ export function createControls(core: EmulatorCore): AzureControls {
     identityChanges: (armId) => {
       settle();
       return core.store.changes(armId);
+    },
+    identityWrites: (armId, from) => {
+      settle();
+      return core.store.writes(armId, from);
     },
     counters: () => core.audit.counters(),
     reset: () => core.audit.reset(),

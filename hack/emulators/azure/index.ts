@@ -21,7 +21,7 @@ import { TokenIssuer } from './tokens.js';
 export type { AzureControls } from './controls.js';
 export type { AuditEntry, Counters } from './audit.js';
 export type { FailRule } from './faults.js';
-export type { IdentityChange } from './store.js';
+export type { IdentityChange, IdentityWrite } from './store.js';
 export { identityId, vmId, vmssId, vmProviderId, vmssInstanceProviderId } from './resource-ids.js';
 export { testCaPaths } from './tls.js';
 

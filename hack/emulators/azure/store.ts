@@ -62,6 +62,29 @@ export interface IdentityChange {
   op: 'add' | 'remove';
   /** `arm-client` (through the REST API) or `backdoor:<by>` (a test control). */
   by: string;
+  /** `User-Agent` of the REST write that made the change (which client wrote it). */
+  agent?: string;
+}
+
+/** One applied identity write on a VM/VMSS (REST operation or control), with the state around it. */
+export interface IdentityWrite {
+  /** Real wall-clock ms. */
+  at: number;
+  resource: string;
+  /** As {@link IdentityChange.by}. */
+  by: string;
+  agent?: string;
+  /** The `identity` block the client sent (REST writes only). */
+  request?: unknown;
+  before: IdentityState;
+  after: IdentityState;
+}
+
+/** Who made an identity write: `by` plus, for REST writes, the client's `User-Agent` and request. */
+export interface Writer {
+  by: string;
+  agent?: string;
+  request?: unknown;
 }
 
 /** The ARM state. */
@@ -71,6 +94,7 @@ export class AzureStore {
   readonly #resources = new Map<string, ComputeResource>();
   readonly #identities = new Map<string, UserIdentity>();
   readonly #changes: IdentityChange[] = [];
+  readonly #writes: IdentityWrite[] = [];
   /** Lower-cased `sub/rg` of every resource group something was ever created in (never removed). */
   readonly #resourceGroups = new Set<string>();
 
@@ -201,15 +225,21 @@ export class AzureStore {
   }
 
   /**
-   * Replaces a resource's identities, records the differences in the change log and bumps the
-   * resource's `etag` (every write counts, even one that changes nothing, as in ARM).
+   * Replaces a resource's identities, records the write and the differences in the change logs and
+   * bumps the resource's `etag` (every write counts, even one that changes nothing, as in ARM).
    */
-  setIdentityState(resource: ComputeResource, next: IdentityState, by: string, at: number): void {
+  setIdentityState(resource: ComputeResource, next: IdentityState, writer: string | Writer, at: number): void {
+    const { by, agent, request } = typeof writer === 'string' ? { by: writer } as Writer : writer;
+    const attribution = agent !== undefined ? { by, agent } : { by };
     const before = new Set(resource.userAssigned);
     const after = unique(next.userAssigned);
     const afterSet = new Set(after);
-    for (const id of after) if (!before.has(id)) this.#changes.push({ at, resource: resource.id, identity: id, op: 'add', by });
-    for (const id of before) if (!afterSet.has(id)) this.#changes.push({ at, resource: resource.id, identity: id, op: 'remove', by });
+    this.#writes.push({
+      at, resource: resource.id, ...attribution, ...(request !== undefined ? { request } : {}),
+      before: this.identityState(resource), after: { systemAssigned: next.systemAssigned, userAssigned: [...after] },
+    });
+    for (const id of after) if (!before.has(id)) this.#changes.push({ at, resource: resource.id, identity: id, op: 'add', ...attribution });
+    for (const id of before) if (!afterSet.has(id)) this.#changes.push({ at, resource: resource.id, identity: id, op: 'remove', ...attribution });
     resource.userAssigned = after;
     if (next.systemAssigned && !resource.system) resource.system = this.#newSystemIdentity();
     if (!next.systemAssigned) delete resource.system;
@@ -221,6 +251,13 @@ export class AzureStore {
     const target = armId ? this.resource(armId) : undefined;
     if (armId && !target) return [];
     return this.#changes.filter((c) => !target || c.resource === target.id).map((c) => ({ ...c }));
+  }
+
+  /** The identity write log from index `from` on (state before and after each write), optionally for one VM/VMSS. */
+  writes(armId?: string, from = 0): IdentityWrite[] {
+    const target = armId ? this.resource(armId) : undefined;
+    if (armId && !target) return [];
+    return this.#writes.slice(from).filter((w) => !target || w.resource === target.id).map((w) => structuredClone(w));
   }
 
   /** `{ type, userAssigned }` of a resource (lower-cased IDs). */
