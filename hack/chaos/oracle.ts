@@ -135,6 +135,8 @@ export interface AzureView {
  * What differs from the converged state: every target holds desired ∪ foreign ∪ immutable (broken
  * identities may be missing), AAIs match the desired set exactly and are Assigned (or Created with a
  * Warning Event when their identity is broken), no AAI refers to a missing pod. Empty = converged.
+ * AAIs are matched by name, as upstream MIC matches them: after a namespaced-mode toggle an existing
+ * AAI keeps its namespace (it is neither deleted nor recreated).
  */
 export function quiescenceProblems(v: ClusterView, az: AzureView): string[] {
   const problems: string[] = [];
@@ -152,14 +154,15 @@ export function quiescenceProblems(v: ClusterView, az: AzureView): string[] {
   }
   const podKeys = new Set(v.pods.map((p) => `${ns(p)}/${name(p)}`));
   const warned = new Set(v.events.filter((e) => e.type === 'Warning').map((e) => `${e.involvedObject?.kind ?? ''}/${e.involvedObject?.namespace ?? ''}/${e.involvedObject?.name ?? ''}`));
+  const expectedByName = new Map([...expected.values()].map((e) => [e.key.slice(e.key.indexOf('/') + 1), e]));
   const seen = new Set<string>();
   for (const aai of v.assigned) {
     const key = `${ns(aai)}/${name(aai)}`;
-    seen.add(key);
+    seen.add(name(aai));
     const spec = aai.spec ?? {};
     const podKey = `${String(spec.podNamespace)}/${String(spec.pod)}`;
     if (!podKeys.has(podKey)) problems.push(`AAI ${key} refers to missing pod ${podKey}`);
-    const want = expected.get(key);
+    const want = expectedByName.get(name(aai));
     if (!want) {
       problems.push(`AAI ${key} is not desired`);
       continue;
@@ -175,6 +178,6 @@ export function quiescenceProblems(v: ClusterView, az: AzureView): string[] {
     }
     problems.push(`AAI ${key} has status ${status ?? '(none)'}`);
   }
-  for (const key of expected.keys()) if (!seen.has(key)) problems.push(`desired AAI ${key} missing`);
+  for (const [aaiName, e] of expectedByName) if (!seen.has(aaiName)) problems.push(`desired AAI ${e.key} missing`);
   return problems;
 }
