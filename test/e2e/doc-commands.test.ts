@@ -17,7 +17,6 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const AZURE = 'needs a real Azure subscription (az CLI)';
 const IMAGE = 'builds or pushes a container image (docker, a registry)';
 const HELM = 'needs the helm binary, which the test machine does not have';
-const PROTOBUF = 'not run: emulator lacks protobuf (issue 13): kubectl create <kind> sends protobuf bodies the kube emulator answers with 415';
 const PROCESS = 'starts long-running processes of the README quick start; the same flow runs in test/e2e/demo.test.ts';
 const NO_PODS = 'needs running MIC pods; the emulators run no kubelet (the probe answers are covered by test/unit/observability/probes.test.ts)';
 const PLACEHOLDER = 'contains a placeholder (<old namespace>) the reader fills in';
@@ -40,11 +39,8 @@ const NOT_RUN: Readonly<Record<string, string>> = {
   'MIC_CLIENT_ID=$(az aks show -g "$RG" -n "$CLUSTER" --query identityProfile.kubeletidentity.clientId -o tsv)': AZURE,
   'az role assignment create --role "Virtual Machine Contributor" --assignee "$MIC_CLIENT_ID" --scope "/subscriptions/$SUB/resourceGroups/$NODE_RG"': AZURE,
   'az role assignment create --role "Managed Identity Operator" --assignee "$MIC_CLIENT_ID" --scope "$IDENTITY_RESOURCE_ID"': AZURE,
-  'kubectl create namespace aad-pod-identity': PROTOBUF,
-  'kubectl -n aad-pod-identity create configmap aad-pod-identity-mic-pause --from-literal=reason=upgrade': PROTOBUF,
-  'kubectl apply -k config/base': 'the kube emulator serves no apps/v1 Deployments or policy/v1 PodDisruptionBudgets',
   'kubectl describe azureidentitybinding <name>': 'contains a placeholder (<name>) the reader fills in',
-  'kubectl -n aad-pod-identity create secret generic mic-azure-config --from-file=azure.json': PROTOBUF,
+  'kubectl -n aad-pod-identity create secret generic mic-azure-config --from-file=azure.json': 'needs the operator\'s azure.json in the working directory (the same protobuf Secret body runs in test/conformance/documented-commands.test.ts)',
   'cd config/overlays/secret-config': 'needs the kustomize binary for the next command (kustomize edit), which the test machine does not have',
   'kustomize edit set image aad-pod-identity-mic-ts=myregistry.azurecr.io/aad-pod-identity-mic-ts:0.1.0': 'needs the kustomize binary, which the test machine does not have',
   'kubectl apply -k .': 'applies the overlay after kustomize edit (see above)',
@@ -57,7 +53,6 @@ const NOT_RUN: Readonly<Record<string, string>> = {
   'kubectl -n <old namespace> scale deployment mic --replicas=0': PLACEHOLDER,
   'kubectl -n <mic namespace> set image deployment/mic mic=myregistry.azurecr.io/aad-pod-identity-mic-ts:0.1.0': 'contains a placeholder (<mic namespace>) the reader fills in',
   'kubectl -n default get endpoints,lease aad-pod-identity-mic -w': WATCH,
-  'kubectl -n aad-pod-identity scale deployment mic --replicas=0': 'the kube emulator serves no apps/v1 Deployments',
   'kubectl -n {{ .Release.Namespace }} port-forward "pod/$(kubectl -n {{ include "mic.leaseNamespace" . }} get lease {{ .Values.mic.leaderElection.name }} -o jsonpath=\'{.spec.holderIdentity}\')" {{ .Values.mic.probePort }} {{ .Values.mic.prometheusPort }}': NO_PODS,
   'curl -s localhost:{{ .Values.mic.probePort }}/healthz': NO_PODS,
   'kubectl apply -f config/monitoring/service.yaml -f config/monitoring/servicemonitor.yaml -f config/monitoring/prometheusrule.yaml': 'needs the Prometheus Operator CRDs (monitoring.coreos.com)',
@@ -65,9 +60,11 @@ const NOT_RUN: Readonly<Record<string, string>> = {
 
 /** Documented commands run against the emulators, in this order (after the setup below). */
 const RUN: readonly string[] = [
+  'kubectl create namespace aad-pod-identity',
   'kubectl apply --server-side -f crds/',
   'kubectl apply --server-side --force-conflicts -f crds/',
   'kubectl get nodes',
+  'kubectl apply -k config/base',
   'kubectl get azureassignedidentities -A',
   'kubectl -n aad-pod-identity get pods -l app=mic,component=mic',
   'kubectl -n default get endpoints,lease aad-pod-identity-mic',
@@ -79,7 +76,9 @@ const RUN: readonly string[] = [
   'kubectl get events -A --field-selector reason=MissingPermission',
   'kubectl get events -A --field-selector type=Warning',
   'kubectl describe azureidentitybindings -A',
+  'kubectl -n aad-pod-identity create configmap aad-pod-identity-mic-pause --from-literal=reason=upgrade',
   'kubectl -n aad-pod-identity delete configmap aad-pod-identity-mic-pause',
+  'kubectl -n aad-pod-identity scale deployment mic --replicas=0',
   'kubectl -n aad-pod-identity wait --for=delete pod -l app=mic,component=mic --timeout=120s',
   "LEADER=$(kubectl -n default get lease aad-pod-identity-mic -o jsonpath='{.spec.holderIdentity}')",
   'kubectl get azureassignedidentities -A -o jsonpath=\'{range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\\n"}{end}\' | while read -r ns name; do kubectl -n "$ns" patch azureassignedidentity "$name" --type=merge -p \'{"metadata":{"finalizers":null}}\'; done',
@@ -92,11 +91,10 @@ const NOTES_RUN: Readonly<Record<string, string>> = {
 };
 
 /**
- * Objects the commands above expect: MIC's namespace, both lock objects held by a MIC pod in the lock
- * namespace of the manifests (`default`, upstream's), the pause switch, an assignment.
+ * Objects the commands above expect: both lock objects held by a MIC pod in the lock
+ *  namespace of the manifests (`default`, upstream's), an assignment.
  */
 const SETUP: readonly object[] = [
-  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'aad-pod-identity' } },
   {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
@@ -115,7 +113,6 @@ const SETUP: readonly object[] = [
       },
     },
   },
-  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aad-pod-identity-mic-pause', namespace: 'aad-pod-identity' }, data: { reason: 'upgrade' } },
   {
     apiVersion: 'aadpodidentity.k8s.io/v1',
     kind: 'AzureAssignedIdentity',
