@@ -172,7 +172,7 @@ export class EventRecorder implements EventSink {
         this.#aggregates.delete(aggregateKey); // the event expired server-side: create a fresh one
       }
     }
-    const name = `${obj.name}.${this.#hexTimestamp(at)}`;
+    const name = eventName(obj.name, this.#hexTimestamp(at));
     const time = new Date(at);
     const body: CoreV1Event = {
       apiVersion: 'v1',
@@ -227,4 +227,18 @@ export class EventRecorder implements EventSink {
       if (oldest !== undefined) map.delete(oldest);
     }
   }
+}
+
+/** Longest object name the API server accepts for an Event (a DNS subdomain). */
+const MAX_EVENT_NAME = 253;
+
+/**
+ * `<object>.<suffix>` as client-go names events, with the object part shortened (and stripped of a
+ * trailing `-` or `.`) when the whole would exceed 253 characters: the API server refuses such an
+ * Event, which would lose e.g. `InvalidAssignedIdentityName` on a pod with a long name.
+ */
+export function eventName(objectName: string, suffix: string): string {
+  const room = MAX_EVENT_NAME - suffix.length - 1;
+  const prefix = objectName.length <= room ? objectName : objectName.slice(0, room).replace(/[-.]+$/u, '');
+  return `${prefix}.${suffix}`;
 }

@@ -44,7 +44,7 @@ export interface Harness {
   /** Every log line of every replica started here (for secret scans). */
   logLines: string[];
   apps: MicApp[];
-  startMic(overrides?: Partial<MicOptions> & { name?: string; cloud?: CloudProvider; stopGraceMs?: number; clusterIdentityClientId?: string; identityValidation?: boolean }): Promise<MicApp>;
+  startMic(overrides?: Partial<MicOptions> & { name?: string; cloud?: CloudProvider; stopGraceMs?: number; clusterIdentityClientId?: string; identityValidation?: boolean; targetConcurrency?: number }): Promise<MicApp>;
   addIdentity(name: string, opts?: { assignable?: boolean; namespace?: string; type?: number; create?: boolean; clientId?: string }): Promise<{ resourceId: string; clientId: string }>;
   addBinding(name: string, identity: string, selector: string, namespace?: string): Promise<void>;
   addPod(name: string, node: string, selector: string, namespace?: string, opts?: { readinessGate?: boolean }): Promise<void>;
@@ -89,7 +89,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     logLines,
     apps,
     async startMic(overrides = {}) {
-      const { name, cloud, stopGraceMs, clusterIdentityClientId, identityValidation, ...opts } = overrides;
+      const { name, cloud, stopGraceMs, clusterIdentityClientId, identityValidation, targetConcurrency, ...opts } = overrides;
       const identity = name ?? `mic-${replica++}`;
       const stream = new PassThrough();
       stream.on('data', (c: Buffer) => logLines.push(...c.toString().split('\n').filter(Boolean)));
@@ -114,6 +114,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
         logger,
         serveProbes: false,
         stopGraceMs,
+        targetConcurrency,
         ...(identityValidation ? { identityReader: createIdentityReader(cloudConfig) } : {}),
       });
       apps.push(app);

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ApiException, type CoreV1Event } from '@kubernetes/client-node';
 import { FakeClock } from '../../../controller/util/clock.js';
 import { createNullLogger } from '../../../controller/observability/logger.js';
-import { EventRecorder, type EventsApi } from '../../../controller/kube/event-recorder.js';
+import { EventRecorder, eventName, type EventsApi } from '../../../controller/kube/event-recorder.js';
 
 type Call = { op: 'create'; namespace: string; body: CoreV1Event } | { op: 'patch'; name: string; namespace: string; body: object };
 
@@ -106,5 +106,19 @@ describe('EventRecorder', () => {
     await rec.flush();
     expect(api.calls).toHaveLength(1);
     expect((api.calls[0] as Extract<Call, { op: 'create' }>).namespace).toBe('default');
+  });
+});
+
+describe('eventName', () => {
+  it('is <object>.<suffix> while that fits in 253 characters', () => {
+    expect(eventName('pod-1', '18a2b')).toBe('pod-1.18a2b');
+  });
+
+  it('shortens a long object name so the API server accepts the Event, never ending a label in - or .', () => {
+    const name = eventName(`${'a'.repeat(230)}-${'b'.repeat(40)}`, '1'.repeat(22));
+    expect(name.length).toBeLessThanOrEqual(253);
+    expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/u);
+    expect(name.endsWith(`.${'1'.repeat(22)}`)).toBe(true);
+    expect(eventName(`${'a'.repeat(230)}-${'b'.repeat(40)}`, '1'.repeat(22))).toBe(`${'a'.repeat(230)}.${'1'.repeat(22)}`);
   });
 });
