@@ -12,7 +12,7 @@ import type { Clock } from '../util/clock.js';
 import type { AssignedIdentityWriter } from './aai-writer.js';
 import type { ArmFailure } from './arm-failures.js';
 import type { DesiredAssignment, Problem } from './desired.js';
-import { plan, type Plan, type PlanConfig } from './plan.js';
+import { plan, presence, type KubeWrite, type Plan, type PlanConfig } from './plan.js';
 import type { Snapshot } from './snapshot.js';
 import { objectKey } from './snapshot.js';
 import type { TargetDemand, TargetWorker } from './target-worker.js';
@@ -103,6 +103,8 @@ function termKey(aai: AzureAssignedIdentity): string {
 }
 /** Default time in-flight ARM writes get to finish on stop. */
 const DEFAULT_STOP_GRACE_MS = 10_000;
+/** How long a sync pass waits for the first read of targets before writing `Created` AAIs onto them. */
+const FIRST_READ_WAIT_MS = 2_000;
 /** Default coalescing window of sync requests. */
 const DEFAULT_SYNC_BATCH_MS = 50;
 
@@ -130,6 +132,8 @@ export class MicController {
   #writtenThisTerm = new Set<string>();
   /** Targets waiting out a retry delay: new demand must not cut the wait short. */
   readonly #retryAt = new Map<string, number>();
+  /** Sync passes waiting for the first read of a target (see #awaitFirstReads). */
+  readonly #readWaiters = new Map<string, (() => void)[]>();
 
   constructor(options: MicControllerOptions) {
     this.#o = options;
@@ -231,12 +235,18 @@ export class MicController {
 
   /** Hooks the target worker calls back into (wired by the composition root). */
   readonly workerHooks = {
-    onObserved: (_key: string): void => this.requestSync(),
+    onObserved: (key: string): void => {
+      this.#wakeReaders(key);
+      this.requestSync();
+    },
     onRejected: (key: string, failure: ArmFailure, identities: readonly string[]): void => {
       this.#reportRejection(key, failure, identities);
       this.requestSync();
     },
-    onFailure: (key: string, failure: ArmFailure): void => this.#reportTargetFailure(key, failure),
+    onFailure: (key: string, failure: ArmFailure): void => {
+      this.#wakeReaders(key);
+      this.#reportTargetFailure(key, failure);
+    },
     onWrite: (key: string, delta: { add: string[]; remove: string[] }, writes: number, durationMs: number): void => {
       this.#o.logger.info('Updated user-assigned identities', { target: key, assigned: delta.add.length, unassigned: delta.remove.length, writes, durationMs });
     },
@@ -340,11 +350,24 @@ export class MicController {
           failed++;
         }
       });
-    await Promise.all([
-      ...k.create.map((w) => run(() => this.#create(w.body, w.desired))),
-      ...k.update.map((w) => run(() => this.#update(w.body, w.desired))),
+    // Queue order: writes that report `Assigned` first (those pods can start), then demotions, then
+    // `Created` writes, which are checked again when their turn comes and sent `Assigned` if the target
+    // was confirmed meanwhile (one write per assignment instead of two).
+    const assigned = (w: KubeWrite): boolean => w.body.status?.status === 'Assigned';
+    const first = [
+      ...k.create.filter(assigned).map((w) => run(() => this.#create(w.body, w.desired))),
+      ...k.update.filter(assigned).map((w) => run(() => this.#update(w.body, w.desired))),
       ...k.assign.map((a) => run(() => this.#assign(a.aai, a.desired))),
       ...k.demote.map((a) => run(() => this.#demote(a.aai, a.desired, a.why))),
+    ];
+    const later = [...k.update.filter((w) => !assigned(w)), ...k.create.filter((w) => !assigned(w))];
+    // A target this replica has not read yet (first contact, a new term) is usually read within
+    // milliseconds: waiting for that read (bounded) lets writes onto targets that already hold the
+    // identity go out `Assigned` at once.
+    await this.#awaitFirstReads(later);
+    await Promise.all([
+      ...first,
+      ...later.map((w) => run(() => (w.existing ? this.#update(this.#lateStatus(w), w.desired) : this.#create(this.#lateStatus(w), w.desired)))),
     ]);
     await Promise.all(k.remove.map((r) => run(() => this.#remove(r.aai, r.nodeGone))));
     if (failed === 0 && !(await this.#updateReadiness(snapshot, p))) failed++;
@@ -363,6 +386,52 @@ export class MicController {
       durationMs: Math.round(seconds * 1000),
     });
     return failed === 0;
+  }
+
+  /**
+   * Waits until every not-yet-read target of `writes` has been read (or failed), for at most
+   * {@link FIRST_READ_WAIT_MS}; returns at once when all of them were read before.
+   */
+  async #awaitFirstReads(writes: readonly KubeWrite[]): Promise<void> {
+    const keys = new Set<string>();
+    for (const w of writes) if (w.targetKey && w.desired.identityId && !this.#o.worker.confirmation(w.targetKey)?.observed) keys.add(w.targetKey);
+    if (keys.size === 0) return;
+    let cancel: (() => void) | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      cancel = this.#o.clock.setTimer(resolve, FIRST_READ_WAIT_MS);
+    });
+    const reads = [...keys].map(
+      (key) =>
+        new Promise<void>((resolve) => {
+          const list = this.#readWaiters.get(key) ?? [];
+          list.push(resolve);
+          this.#readWaiters.set(key, list);
+        }),
+    );
+    await Promise.race([Promise.all(reads), timeout]);
+    cancel?.();
+    for (const key of keys) {
+      if (this.#o.worker.confirmation(key)?.observed) continue;
+      this.#wakeReaders(key); // timed out: drop the waiters
+    }
+  }
+
+  #wakeReaders(key: string): void {
+    const list = this.#readWaiters.get(key);
+    if (!list) return;
+    this.#readWaiters.delete(key);
+    for (const resolve of list) resolve();
+  }
+
+  /**
+   * The body of a write planned `Created`, as it should be sent now: `Assigned` when its identity has
+   * been confirmed present on its target since the plan (the planner's rule, applied to ARM's latest word).
+   */
+  #lateStatus(w: KubeWrite): AzureAssignedIdentity {
+    const id = w.desired.identityId;
+    if (!w.targetKey || !id) return w.body;
+    if (presence(this.#o.worker.confirmation(w.targetKey), id, this.#o.clock.now(), this.#o.planConfig.confirmMaxAgeMs) !== 'present') return w.body;
+    return { ...w.body, status: { ...w.body.status, status: 'Assigned' } };
   }
 
   /** Writes readiness-gate conditions that changed. Returns false when a write failed. */
