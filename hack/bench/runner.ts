@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { vmssId } from '../emulators/azure/index.js';
 import { OBSERVER_MARKER } from './aai-observer.js';
+import { countAaiWrites } from './aai-writes.js';
 import { startCluster, type BenchCluster, type BenchNode, type BenchPod } from './cluster.js';
 import { startController, type ControllerChild } from './controller-child.js';
 import { desiredChangesFromPods, lowerBoundWrites } from './lower-bound.js';
@@ -223,18 +224,6 @@ function downsample(values: number[], max: number): number[] {
   const out = Array.from({ length: max }, (_, k) => values[Math.floor(k * step)]!);
   out[out.length - 1] = Math.max(...values);
   return out;
-}
-
-/** AAI creates/updates/status patches in a request log; each delete's preceding removal patch is not counted. */
-export function countAaiWrites(log: readonly { verb: string; path: string }[]): number {
-  let writes = 0;
-  let deletes = 0;
-  for (const r of log) {
-    if (!r.path.includes('/azureassignedidentities')) continue;
-    if (r.verb === 'create' || r.verb === 'update' || r.verb === 'patch') writes++;
-    else if (r.verb === 'delete') deletes++;
-  }
-  return Math.max(0, writes - deletes);
 }
 
 /** Makes every scale set hold every bench identity, as if someone else had added them. */
