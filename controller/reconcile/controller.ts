@@ -103,8 +103,6 @@ function termKey(aai: AzureAssignedIdentity): string {
 }
 /** Default time in-flight ARM writes get to finish on stop. */
 const DEFAULT_STOP_GRACE_MS = 10_000;
-/** How long a sync pass waits for the first read of targets before writing `Created` AAIs onto them. */
-const FIRST_READ_WAIT_MS = 2_000;
 /** Default coalescing window of sync requests. */
 const DEFAULT_SYNC_BATCH_MS = 50;
 
@@ -132,8 +130,6 @@ export class MicController {
   #writtenThisTerm = new Set<string>();
   /** Targets waiting out a retry delay: new demand must not cut the wait short. */
   readonly #retryAt = new Map<string, number>();
-  /** Sync passes waiting for the first read of a target (see #awaitFirstReads). */
-  readonly #readWaiters = new Map<string, (() => void)[]>();
 
   constructor(options: MicControllerOptions) {
     this.#o = options;
@@ -235,18 +231,12 @@ export class MicController {
 
   /** Hooks the target worker calls back into (wired by the composition root). */
   readonly workerHooks = {
-    onObserved: (key: string): void => {
-      this.#wakeReaders(key);
-      this.requestSync();
-    },
+    onObserved: (_key: string): void => this.requestSync(),
     onRejected: (key: string, failure: ArmFailure, identities: readonly string[]): void => {
       this.#reportRejection(key, failure, identities);
       this.requestSync();
     },
-    onFailure: (key: string, failure: ArmFailure): void => {
-      this.#wakeReaders(key);
-      this.#reportTargetFailure(key, failure);
-    },
+    onFailure: (key: string, failure: ArmFailure): void => this.#reportTargetFailure(key, failure),
     onWrite: (key: string, delta: { add: string[]; remove: string[] }, writes: number, durationMs: number): void => {
       this.#o.logger.info('Updated user-assigned identities', { target: key, assigned: delta.add.length, unassigned: delta.remove.length, writes, durationMs });
     },
@@ -361,10 +351,6 @@ export class MicController {
       ...k.demote.map((a) => run(() => this.#demote(a.aai, a.desired, a.why))),
     ];
     const later = [...k.update.filter((w) => !assigned(w)), ...k.create.filter((w) => !assigned(w))];
-    // A target this replica has not read yet (first contact, a new term) is usually read within
-    // milliseconds: waiting for that read (bounded) lets writes onto targets that already hold the
-    // identity go out `Assigned` at once.
-    await this.#awaitFirstReads(later);
     await Promise.all([
       ...first,
       ...later.map((w) => run(() => (w.existing ? this.#update(this.#lateStatus(w), w.desired) : this.#create(this.#lateStatus(w), w.desired)))),
@@ -386,41 +372,6 @@ export class MicController {
       durationMs: Math.round(seconds * 1000),
     });
     return failed === 0;
-  }
-
-  /**
-   * Waits until every not-yet-read target of `writes` has been read (or failed), for at most
-   * {@link FIRST_READ_WAIT_MS}; returns at once when all of them were read before.
-   */
-  async #awaitFirstReads(writes: readonly KubeWrite[]): Promise<void> {
-    const keys = new Set<string>();
-    for (const w of writes) if (w.targetKey && w.desired.identityId && !this.#o.worker.confirmation(w.targetKey)?.observed) keys.add(w.targetKey);
-    if (keys.size === 0) return;
-    let cancel: (() => void) | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      cancel = this.#o.clock.setTimer(resolve, FIRST_READ_WAIT_MS);
-    });
-    const reads = [...keys].map(
-      (key) =>
-        new Promise<void>((resolve) => {
-          const list = this.#readWaiters.get(key) ?? [];
-          list.push(resolve);
-          this.#readWaiters.set(key, list);
-        }),
-    );
-    await Promise.race([Promise.all(reads), timeout]);
-    cancel?.();
-    for (const key of keys) {
-      if (this.#o.worker.confirmation(key)?.observed) continue;
-      this.#wakeReaders(key); // timed out: drop the waiters
-    }
-  }
-
-  #wakeReaders(key: string): void {
-    const list = this.#readWaiters.get(key);
-    if (!list) return;
-    this.#readWaiters.delete(key);
-    for (const resolve of list) resolve();
   }
 
   /**
