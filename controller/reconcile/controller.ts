@@ -103,6 +103,9 @@ function termKey(aai: AzureAssignedIdentity): string {
 }
 /** Default time in-flight ARM writes get to finish on stop. */
 const DEFAULT_STOP_GRACE_MS = 10_000;
+/** How long a term's first pass waits for the first reads of targets it writes `Created` AAIs onto. */
+const FIRST_READ_WAIT_MS = 2_000;
+const FIRST_READ_POLL_MS = 25;
 /** Default coalescing window of sync requests. */
 const DEFAULT_SYNC_BATCH_MS = 50;
 
@@ -128,6 +131,8 @@ export class MicController {
   #stopping: Promise<void> | undefined;
   /** AAIs (`namespace/name`) created or rewritten in this leadership term (not adoption evidence). */
   #writtenThisTerm = new Set<string>();
+  /** No sync pass has run yet in this term (see #awaitFirstReads). */
+  #firstPassOfTerm = true;
   /** Targets waiting out a retry delay: new demand must not cut the wait short. */
   readonly #retryAt = new Map<string, number>();
 
@@ -180,6 +185,7 @@ export class MicController {
     if (this.#running) return;
     this.#running = true;
     this.#writtenThisTerm = new Set();
+    this.#firstPassOfTerm = true;
     if (this.#syncQueue.isShuttingDown()) {
       this.#syncQueue = this.#newSyncQueue();
       this.#targetQueue = this.#newTargetQueue();
@@ -296,6 +302,8 @@ export class MicController {
   /** One sync pass. Returns false when it must be retried with backoff. */
   async #syncOnce(): Promise<boolean> {
     if (!this.#o.state.synced()) return false;
+    const firstOfTerm = this.#firstPassOfTerm;
+    this.#firstPassOfTerm = false;
     const cycle = ++this.#cycle;
     const started = this.#o.clock.now();
     const snapshot = this.#o.state.snapshot();
@@ -351,6 +359,11 @@ export class MicController {
       ...k.demote.map((a) => run(() => this.#demote(a.aai, a.desired, a.why))),
     ];
     const later = [...k.update.filter((w) => !assigned(w)), ...k.create.filter((w) => !assigned(w))];
+    // The first pass of a term (a takeover) waits briefly for the first reads of the targets it
+    // would write `Created` AAIs onto: the previous leader usually finished the ARM side, so after
+    // the read those go out `Assigned` in one write. Only then: a wait in later passes would hold
+    // back planning and split the ARM batches of a burst.
+    if (firstOfTerm) await this.#awaitFirstReads(later);
     await Promise.all([
       ...first,
       ...later.map((w) => run(() => (w.existing ? this.#update(this.#lateStatus(w), w.desired) : this.#create(this.#lateStatus(w), w.desired)))),
@@ -372,6 +385,14 @@ export class MicController {
       durationMs: Math.round(seconds * 1000),
     });
     return failed === 0;
+  }
+
+  /** Waits until every target of `writes` not read yet has been read or has failed, for at most {@link FIRST_READ_WAIT_MS}. */
+  async #awaitFirstReads(writes: readonly KubeWrite[]): Promise<void> {
+    const keys = new Set(writes.flatMap((w) => (w.targetKey && w.desired.identityId ? [w.targetKey] : [])));
+    const pending = (): boolean => [...keys].some((key) => !this.#o.worker.confirmation(key)?.observed && !this.#o.worker.lastFailure(key));
+    const deadline = this.#o.clock.now() + FIRST_READ_WAIT_MS;
+    while (this.#running && pending() && this.#o.clock.now() < deadline) await this.#o.clock.sleep(FIRST_READ_POLL_MS);
   }
 
   /**
