@@ -364,6 +364,9 @@ export class MicController {
     // the read those go out `Assigned` in one write. Only then: a wait in later passes would hold
     // back planning and split the ARM batches of a burst.
     if (firstOfTerm) await this.#awaitFirstReads(later);
+    // Those ARM has confirmed since the plan go first; the rest last, so that identities being added
+    // right now have the most time to be confirmed before their writes are sent.
+    later.sort((a, b) => Number(this.#lateStatus(b) !== b.body) - Number(this.#lateStatus(a) !== a.body));
     await Promise.all([
       ...first,
       ...later.map((w) => run(() => (w.existing ? this.#update(this.#lateStatus(w), w.desired) : this.#create(this.#lateStatus(w), w.desired)))),
