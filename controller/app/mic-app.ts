@@ -327,8 +327,9 @@ export class MicApp {
     if (!synced || signal.aborted) return;
     if (this.ownership.listForbidden) await this.#loadOwnershipByName(signal);
     if (signal.aborted) return;
-    // Fresh state for the term: every target is read again and adoption runs again on first contact.
-    this.worker.reset();
+    // A new term: adoption runs again on first contact with every target; what this replica already
+    // knows about targets is kept (writes based on it are etag-conditioned; see TargetWorker.newTerm).
+    this.worker.newTerm();
     this.controller.start();
     this.#syncLoopRunning = true;
     this.#log.info('Sync loop started');

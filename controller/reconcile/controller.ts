@@ -12,7 +12,7 @@ import type { Clock } from '../util/clock.js';
 import type { AssignedIdentityWriter } from './aai-writer.js';
 import type { ArmFailure } from './arm-failures.js';
 import type { DesiredAssignment, Problem } from './desired.js';
-import { plan, type Plan, type PlanConfig } from './plan.js';
+import { plan, presence, type KubeWrite, type Plan, type PlanConfig } from './plan.js';
 import type { Snapshot } from './snapshot.js';
 import { objectKey } from './snapshot.js';
 import type { TargetDemand, TargetWorker } from './target-worker.js';
@@ -103,6 +103,9 @@ function termKey(aai: AzureAssignedIdentity): string {
 }
 /** Default time in-flight ARM writes get to finish on stop. */
 const DEFAULT_STOP_GRACE_MS = 10_000;
+/** How long a term's first pass waits for the first reads of targets it writes `Created` AAIs onto. */
+const FIRST_READ_WAIT_MS = 2_000;
+const FIRST_READ_POLL_MS = 25;
 /** Default coalescing window of sync requests. */
 const DEFAULT_SYNC_BATCH_MS = 50;
 
@@ -128,6 +131,8 @@ export class MicController {
   #stopping: Promise<void> | undefined;
   /** AAIs (`namespace/name`) created or rewritten in this leadership term (not adoption evidence). */
   #writtenThisTerm = new Set<string>();
+  /** No sync pass has run yet in this term (see #awaitFirstReads). */
+  #firstPassOfTerm = true;
   /** Targets waiting out a retry delay: new demand must not cut the wait short. */
   readonly #retryAt = new Map<string, number>();
 
@@ -180,6 +185,7 @@ export class MicController {
     if (this.#running) return;
     this.#running = true;
     this.#writtenThisTerm = new Set();
+    this.#firstPassOfTerm = true;
     if (this.#syncQueue.isShuttingDown()) {
       this.#syncQueue = this.#newSyncQueue();
       this.#targetQueue = this.#newTargetQueue();
@@ -296,6 +302,8 @@ export class MicController {
   /** One sync pass. Returns false when it must be retried with backoff. */
   async #syncOnce(): Promise<boolean> {
     if (!this.#o.state.synced()) return false;
+    const firstOfTerm = this.#firstPassOfTerm;
+    this.#firstPassOfTerm = false;
     const cycle = ++this.#cycle;
     const started = this.#o.clock.now();
     const snapshot = this.#o.state.snapshot();
@@ -340,11 +348,28 @@ export class MicController {
           failed++;
         }
       });
-    await Promise.all([
-      ...k.create.map((w) => run(() => this.#create(w.body, w.desired))),
-      ...k.update.map((w) => run(() => this.#update(w.body, w.desired))),
+    // Queue order: writes that report `Assigned` first (those pods can start), then demotions, then
+    // `Created` writes, which are checked again when their turn comes and sent `Assigned` if the target
+    // was confirmed meanwhile (one write per assignment instead of two).
+    const assigned = (w: KubeWrite): boolean => w.body.status?.status === 'Assigned';
+    const first = [
+      ...k.create.filter(assigned).map((w) => run(() => this.#create(w.body, w.desired))),
+      ...k.update.filter(assigned).map((w) => run(() => this.#update(w.body, w.desired))),
       ...k.assign.map((a) => run(() => this.#assign(a.aai, a.desired))),
       ...k.demote.map((a) => run(() => this.#demote(a.aai, a.desired, a.why))),
+    ];
+    const later = [...k.update.filter((w) => !assigned(w)), ...k.create.filter((w) => !assigned(w))];
+    // The first pass of a term (a takeover) waits briefly for the first reads of the targets it
+    // would write `Created` AAIs onto: the previous leader usually finished the ARM side, so after
+    // the read those go out `Assigned` in one write. Only then: a wait in later passes would hold
+    // back planning and split the ARM batches of a burst.
+    if (firstOfTerm) await this.#awaitFirstReads(later);
+    // Those ARM has confirmed since the plan go first; the rest last, so that identities being added
+    // right now have the most time to be confirmed before their writes are sent.
+    later.sort((a, b) => Number(this.#lateStatus(b) !== b.body) - Number(this.#lateStatus(a) !== a.body));
+    await Promise.all([
+      ...first,
+      ...later.map((w) => run(() => (w.existing ? this.#update(this.#lateStatus(w), w.desired) : this.#create(this.#lateStatus(w), w.desired)))),
     ]);
     await Promise.all(k.remove.map((r) => run(() => this.#remove(r.aai, r.nodeGone))));
     if (failed === 0 && !(await this.#updateReadiness(snapshot, p))) failed++;
@@ -363,6 +388,25 @@ export class MicController {
       durationMs: Math.round(seconds * 1000),
     });
     return failed === 0;
+  }
+
+  /** Waits until every target of `writes` not read yet has been read or has failed, for at most {@link FIRST_READ_WAIT_MS}. */
+  async #awaitFirstReads(writes: readonly KubeWrite[]): Promise<void> {
+    const keys = new Set(writes.flatMap((w) => (w.targetKey && w.desired.identityId ? [w.targetKey] : [])));
+    const pending = (): boolean => [...keys].some((key) => !this.#o.worker.confirmation(key)?.observed && !this.#o.worker.lastFailure(key));
+    const deadline = this.#o.clock.now() + FIRST_READ_WAIT_MS;
+    while (this.#running && pending() && this.#o.clock.now() < deadline) await this.#o.clock.sleep(FIRST_READ_POLL_MS);
+  }
+
+  /**
+   * The body of a write planned `Created`, as it should be sent now: `Assigned` when its identity has
+   * been confirmed present on its target since the plan (the planner's rule, applied to ARM's latest word).
+   */
+  #lateStatus(w: KubeWrite): AzureAssignedIdentity {
+    const id = w.desired.identityId;
+    if (!w.targetKey || !id) return w.body;
+    if (presence(this.#o.worker.confirmation(w.targetKey), id, this.#o.clock.now(), this.#o.planConfig.confirmMaxAgeMs) !== 'present') return w.body;
+    return { ...w.body, status: { ...w.body.status, status: 'Assigned' } };
   }
 
   /** Writes readiness-gate conditions that changed. Returns false when a write failed. */

@@ -57,6 +57,27 @@ export interface KubeWrite {
   desired: DesiredAssignment;
   /** Present for updates: the object being replaced. */
   existing?: AzureAssignedIdentity;
+  /**
+   * Target of a write planned `Created` (its identity not yet confirmed present): the sync loop checks
+   * the target again right before sending and sends `Assigned` instead when the confirmation arrived
+   * meanwhile (one write instead of a create and a status update).
+   */
+  targetKey?: string;
+}
+
+/** Whether an identity may be reported `Assigned` on a target, per {@link presence}. */
+export type Presence = 'present' | 'stale' | 'absent';
+
+/**
+ * The "Assigned means present" rule for one identity on one target: `present` when ARM's last answer
+ * shows it, no write in flight removes it and the answer is younger than `confirmMaxAgeMs` (checked
+ * only when both `now` and the bound are given); `stale` when only the age stands in the way.
+ */
+export function presence(st: Pick<TargetState, 'observed' | 'removing' | 'confirmedAt'> | undefined, id: string, now: number | undefined, confirmMaxAgeMs: number | undefined): Presence {
+  if (!(st?.observed?.has(id) ?? false) || (st?.removing?.has(id) ?? false)) return 'absent';
+  if (now === undefined || confirmMaxAgeMs === undefined) return 'present';
+  const at = st?.confirmedAt;
+  return at !== undefined && now - at < confirmMaxAgeMs ? 'present' : 'stale';
 }
 
 /** The Kubernetes side of a plan. */
@@ -170,16 +191,7 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
   }
   const stateOf = (key: string): TargetState => states.get(key) ?? EMPTY_STATE;
   /** Present as last confirmed by ARM and not being removed. */
-  const isPresent = (key: string, id: string): boolean => {
-    const st = stateOf(key);
-    return (st.observed?.has(id) ?? false) && !(st.removing?.has(id) ?? false);
-  };
-  /** The last confirmation is recent enough to report a new assignment from it. */
-  const isFresh = (key: string): boolean => {
-    if (now === undefined || config.confirmMaxAgeMs === undefined) return true;
-    const at = stateOf(key).confirmedAt;
-    return at !== undefined && now - at < config.confirmMaxAgeMs;
-  };
+  const isPresent = (key: string, id: string): boolean => presence(states.get(key), id, undefined, undefined) === 'present';
   const pendingRemoval = (key: string, id: string, aai: AzureAssignedIdentity): boolean => {
     const tp = targets.get(key);
     const st = stateOf(key);
@@ -200,8 +212,9 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
     if (!d.identityId) return { ready: true };
     const r = resolve(d.nodeName);
     if (!r.ok) return { ready: false };
-    if (!isPresent(r.key, d.identityId)) return { ready: false, key: r.key };
-    if (isFresh(r.key)) return { ready: true, key: r.key };
+    const p = presence(states.get(r.key), d.identityId, now, config.confirmMaxAgeMs);
+    if (p === 'absent') return { ready: false, key: r.key };
+    if (p === 'present') return { ready: true, key: r.key };
     const tp = targets.get(r.key);
     if (tp) tp.confirm = true;
     return { ready: false, key: r.key };
@@ -218,7 +231,7 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
     if (!r.ok && (d.identityId || r.reason !== 'UnsupportedNode')) continue;
     const { ready, key } = readyNow(d);
     const body: AzureAssignedIdentity = { ...d.aai, status: { ...d.aai.status, status: ready ? 'Assigned' : 'Created' } };
-    kube.create.push({ body, desired: d });
+    kube.create.push({ body, desired: d, ...(ready ? {} : { targetKey: key }) });
     if (!ready) bump(key);
   }
   for (const { existing, desired: d } of diff.update) {
@@ -245,7 +258,7 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
       },
       status: { ...(existing.status ?? {}), ...d.aai.status, status: ready ? 'Assigned' : 'Created' },
     };
-    kube.update.push({ body, desired: d, existing });
+    kube.update.push({ body, desired: d, existing, ...(ready ? {} : { targetKey: key }) });
     if (!ready) bump(key);
   }
   for (const { existing, desired: d } of diff.unchanged) {

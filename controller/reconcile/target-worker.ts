@@ -110,8 +110,10 @@ interface MutableState {
   observedAt?: number;
   /** Identities the write being prepared or in flight removes. */
   removing: Set<string>;
-  /** Adoption ran in this leadership term (states are reset when leadership is acquired). */
+  /** Adoption ran in this leadership term (cleared when leadership is acquired). */
   adopted: boolean;
+  /** The observation was made in an earlier leadership term (adoption reads again before using it). */
+  carried?: boolean;
   undesiredSince: Map<string, number>;
   nextDriftAt?: number;
   driftIntervalMs: number;
@@ -183,6 +185,12 @@ export class TargetWorker {
     return this.#lastFailure.get(key);
   }
 
+  /** ARM's last word on one target (as in {@link states}), for a check right before a Kubernetes write. */
+  confirmation(key: string): Pick<TargetState, 'observed' | 'confirmedAt' | 'removing'> | undefined {
+    const st = this.#states.get(key);
+    return st && { observed: st.observed, confirmedAt: st.observedAt, removing: st.removing };
+  }
+
   /** Observed identities of a target (canonical IDs), if known. */
   observed(key: string): ReadonlySet<string> | undefined {
     return this.#states.get(key)?.observed;
@@ -198,7 +206,25 @@ export class TargetWorker {
     return due;
   }
 
-  /** Forgets cached observations and adoption (called when leadership is acquired). */
+  /**
+   * A new leadership term that keeps what this replica knew (a warm standby taking over again): adoption
+   * runs again on first contact with every target, and every target is visited once, but ARM
+   * observations are kept. That is safe: every ARM write is conditioned on the etag of the observation
+   * it is based on (a stale one costs a 412 and a re-read), a new assignment is reported `Assigned` only
+   * from a confirmation younger than the confirm bound, adoption reads the target first when it has
+   * something to adopt, and drift checks that fell due meanwhile read at once.
+   */
+  newTerm(): void {
+    for (const st of this.#states.values()) {
+      st.adopted = false;
+      st.carried = true;
+      st.removing = new Set();
+    }
+    this.#demand = new Map();
+    this.#gone.clear();
+  }
+
+  /** Forgets cached observations and adoption. */
   reset(): void {
     this.#states.clear();
     this.#gone.clear();
@@ -274,7 +300,8 @@ export class TargetWorker {
       const now = this.#o.clock.now();
       const driftDue = st.nextDriftAt !== undefined && st.nextDriftAt <= now;
       const confirmDue = demand.confirm === true && this.#stale(st);
-      if (!st.observed || driftDue || confirmDue) await this.#read(key, st, demand.target, signal);
+      const adoptDue = !st.adopted && st.carried === true && this.#adoptionCandidates(key, demand).length > 0;
+      if (!st.observed || driftDue || confirmDue || adoptDue) await this.#read(key, st, demand.target, signal);
       // Adoption only records ownership (no ARM write), so it also runs while ARM writes are paused.
       if (!st.adopted) await this.#adopt(key, demand, st, log);
       await this.#noteForeign(key, demand.target, st, log);
@@ -329,9 +356,7 @@ export class TargetWorker {
    * to and ARM shows present (a previous controller, or an upstream MIC during a rollback, added them).
    */
   async #adopt(key: string, demand: TargetDemand, st: MutableState, log: Logger): Promise<void> {
-    const owned = this.#o.ownership.owned(key);
-    const foreign = this.#o.ownership.foreign(key);
-    const adopt = [...demand.adoptable].filter((id) => st.observed!.has(id) && !owned.has(id) && !foreign.has(id));
+    const adopt = this.#adoptionCandidates(key, demand).filter((id) => st.observed!.has(id));
     if (adopt.length && !this.#o.dryRun) {
       this.#fence();
       await this.#o.ownership.add(demand.target, adopt);
@@ -341,6 +366,13 @@ export class TargetWorker {
     }
     st.adopted = true;
     if (adopt.length) this.#o.hooks.onObserved(key);
+  }
+
+  /** Identities existing AAIs refer to that are neither owned nor known as foreign (adoption may take them). */
+  #adoptionCandidates(key: string, demand: TargetDemand): string[] {
+    const owned = this.#o.ownership.owned(key);
+    const foreign = this.#o.ownership.foreign(key);
+    return [...demand.adoptable].filter((id) => !owned.has(id) && !foreign.has(id));
   }
 
   /**
@@ -542,6 +574,7 @@ export class TargetWorker {
     st.observedEtag = current.etag;
     st.observedClientIds = current.clientIds;
     st.observedAt = this.#o.clock.now();
+    st.carried = false;
   }
 
   /**

@@ -37,6 +37,7 @@ function rows(results: BenchResults): string[][] {
     String(f.lowerBoundWrites),
     n(f.writesOverBound),
     n(f.kube.perAssignment, 1),
+    n(f.kube.aaiWritesPerAssignment, 2),
     n(f.controller.cpuSeconds, 1),
     n(f.controller.peakRssMiB, 0),
     n(f.controller.idle?.rssMiB, 0),
@@ -45,7 +46,7 @@ function rows(results: BenchResults): string[][] {
   ]);
 }
 
-const HEADER = ['scenario', 'pods', 'p50/p99/max (L)', 'all (L)', 'ARM w/r/p/429', 'bound', 'w/bound', 'kube/assign', 'CPU s', 'RSS MiB', 'idle RSS', 'end miss/extra', 'targets'];
+const HEADER = ['scenario', 'pods', 'p50/p99/max (L)', 'all (L)', 'ARM w/r/p/429', 'bound', 'w/bound', 'kube/assign', 'kube writes/assign', 'CPU s', 'RSS MiB', 'idle RSS', 'end miss/extra', 'targets'];
 
 /** The readable console table plus one line per target verdict. */
 export function renderTable(results: BenchResults): string {
@@ -93,6 +94,7 @@ export function renderMarkdown(results: BenchResults): string {
         `- ARM: ${f.arm.writes} writes, ${f.arm.reads} reads, ${f.arm.polls} LRO polls, ${f.arm.throttled} × 429; lower bound ${f.lowerBoundWrites} writes${f.writesOverBound === undefined ? '' : ` (measured/bound ${n(f.writesOverBound)})`}.`,
         ...(f.armCallsPerDay !== undefined ? [`- ARM calls per emulated day: ${int(f.armCallsPerDay)} (upstream users measured 62,230 in this shape).`] : []),
         `- Kubernetes API requests by the controller: ${f.kube.requests}${f.kube.perAssignment === undefined ? '' : ` (${n(f.kube.perAssignment, 1)} per assignment)`}; by verb ${JSON.stringify(f.kube.byVerb)}.`,
+        ...(f.kube.aaiWrites !== undefined ? [`- Kubernetes writes per assignment: ${f.kube.aaiWrites} AzureAssignedIdentity creates/updates/status patches for ${f.assignedPods} pods = ${n(f.kube.aaiWritesPerAssignment, 2)}.`] : []),
         `- Controller: ${n(f.controller.cpuSeconds, 2)} CPU s, peak RSS ${n(f.controller.peakRssMiB, 0)} MiB${f.controller.cpuMsPerPodChange === undefined ? '' : `, ${n(f.controller.cpuMsPerPodChange)} ms CPU per pod change`}.`,
         `- Controller RSS over time (MiB, ~1 s apart, downsampled): ${f.controller.rssTimelineMiB.join(' ')}.`,
         ...(f.controller.idle
@@ -143,6 +145,11 @@ ${table}
   expected with a grace period).
 - **kube/assign**: Kubernetes API requests made by the controller (the harness's own watch excluded) per pod
   that got an identity. Includes informer list/watch, AAI create/status/delete, events, lease renewals.
+- **kube writes/assign**: the controller's AzureAssignedIdentity creates, updates and status patches (from
+  the kube emulator's request log; the removal patch that precedes each delete is not counted) until every pod
+  was \`Assigned\` (churn/cronjob: over the whole run), per pod that got an identity. 1.0 = every AAI created
+  \`Assigned\` in one write; 2.0 = created \`Created\` and updated once (issue #16 goals: ≤ 1.1 onto targets
+  that already hold the identity — **burst-warm** — and ≤ 2.0 otherwise).
 - **CPU s / RSS MiB**: the controller child process only (\`/proc/<pid>/stat\` utime+stime during the measured
   part, \`VmHWM\` peak resident set). **idle RSS**: \`VmRSS\` of the active leader 10 s (smoke: 1 s) after it became active,
   caches synced, before the first pod change. The child also reports \`process.memoryUsage()\` every second over

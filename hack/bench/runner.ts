@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { vmssId } from '../emulators/azure/index.js';
 import { OBSERVER_MARKER } from './aai-observer.js';
+import { countAaiWrites } from './aai-writes.js';
 import { startCluster, type BenchCluster, type BenchNode, type BenchPod } from './cluster.js';
 import { startController, type ControllerChild } from './controller-child.js';
 import { desiredChangesFromPods, lowerBoundWrites } from './lower-bound.js';
@@ -59,6 +60,11 @@ export interface ScenarioDef {
   deadlineEmuMs: number;
   /** Target checks (goals, not tests). */
   targets: TargetDef[];
+  /**
+   * Every scale set already holds every bench identity before the controller starts (added by someone
+   * else): a burst onto warm targets, which needs no ARM write and one Kubernetes write per pod.
+   */
+  warmTargets?: boolean;
   /** Real ms to leave the active controller idle before reading its idle memory (default 10 s). */
   idleSettleMs?: number;
 }
@@ -107,7 +113,18 @@ export interface ScenarioFigures {
   armCallsPerDay?: number;
   lowerBoundWrites: number;
   writesOverBound?: number;
-  kube: { requests: number; perAssignment?: number; byVerb: Record<string, number> };
+  kube: {
+    requests: number;
+    perAssignment?: number;
+    byVerb: Record<string, number>;
+    /**
+     * The controller's AzureAssignedIdentity creates, updates and status patches (removal patches, one
+     * per delete, not counted) until every pod was Assigned (settle scenarios: until the end), and
+     * that count per pod that got an identity.
+     */
+    aaiWrites?: number;
+    aaiWritesPerAssignment?: number;
+  };
   controller: {
     cpuSeconds: number;
     peakRssMiB: number;
@@ -209,8 +226,15 @@ function downsample(values: number[], max: number): number[] {
   return out;
 }
 
+/** Makes every scale set hold every bench identity, as if someone else had added them. */
+function warmUp(cluster: BenchCluster): void {
+  const { azure, topology, identities: ids } = cluster.emulators;
+  const all = cluster.identities.map((name) => ids[name]!);
+  for (const ss of topology.vmss) azure.controls.setResourceIdentities(vmssId(topology.subscription, topology.resourceGroup, ss.name), all, 'previous-owner');
+}
+
 /** Compares each scale set's bench identities with what the live pods need. */
-function compareEndState(cluster: BenchCluster): { missing: number; extra: number } {
+function compareEndState(cluster: BenchCluster, preassigned = false): { missing: number; extra: number } {
   const { azure, topology, identities: ids } = cluster.emulators;
   const benchIds = new Map(cluster.identities.map((name) => [ids[name]!.toLowerCase(), name]));
   const needed = new Map<string, Set<string>>();
@@ -231,7 +255,7 @@ function compareEndState(cluster: BenchCluster): { missing: number; extra: numbe
     );
     const want = needed.get(ss.name) ?? new Set<string>();
     for (const n of want) if (!present.has(n)) missing++;
-    for (const n of present) if (!want.has(n)) extra++;
+    if (!preassigned) for (const n of present) if (!want.has(n)) extra++;
   }
   return { missing, extra };
 }
@@ -244,6 +268,8 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
   const s = def.timeScale;
   const flags = controllerFlags(def);
   const cluster = await startCluster({ ...def.cluster, lroLatencyMs: L, timeScale: s, stateDir: path.join(dir, 'state') });
+  if (def.warmTargets) warmUp(cluster);
+  let aaiWrites: number | undefined;
   const actions = def.actions({ nodes: cluster.nodes, identities: cluster.identities, rand: seededRandom(def.seed) });
   let controller: ControllerChild | undefined;
   let error: string | undefined;
@@ -299,6 +325,7 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
       const done = live().filter((p) => cluster.observer.assignedAt(p.key) !== undefined).length;
       error = `timeout: ${done}/${live().length} pods Assigned ${Math.round(def.deadlineEmuMs / L)} L after the last change`;
     }
+    if (!error && def.completion.kind !== 'settle') aaiWrites = countAaiWrites(cluster.kube.controls.requestLog().filter((r) => !r.query.includes(OBSERVER_MARKER)));
     if (!error && alive() && def.completion.kind === 'steady') {
       progress(`${def.name}: all Assigned; measuring an idle window of ${def.completion.windowEmuMs / 3_600_000} emulated h`);
       cluster.emulators.azure.controls.reset();
@@ -333,7 +360,7 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
   const endReal = Date.now();
   const harnessUsage = process.cpuUsage(harnessCpu);
   clearInterval(sampler);
-  const endState = compareEndState(cluster);
+  const endState = compareEndState(cluster, def.warmTargets === true);
   const last = await controller?.stop();
   final ??= last;
 
@@ -342,6 +369,7 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
   const requests = cluster.kube.controls.requestLog().filter((r) => !r.query.includes(OBSERVER_MARKER));
   const byVerb: Record<string, number> = {};
   for (const r of requests) byVerb[r.verb] = (byVerb[r.verb] ?? 0) + 1;
+  if (def.completion.kind === 'settle') aaiWrites = countAaiWrites(requests);
   const pods = [...cluster.pods.values()];
   const latenciesRealMs: number[] = [];
   let lastAssigned = 0;
@@ -355,7 +383,7 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
   const firstCreated = Math.min(...pods.map((p) => p.createdAt));
   const steady = def.completion.kind === 'steady';
   const horizonEmu = (endReal - measureStart) * s;
-  const bound = steady
+  const bound = steady || def.warmTargets
     ? 0
     : lowerBoundWrites(
         desiredChangesFromPods(
@@ -403,6 +431,8 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
       requests: requests.length,
       ...(latenciesRealMs.length > 0 && !steady ? { perAssignment: requests.length / latenciesRealMs.length } : {}),
       byVerb,
+      ...(aaiWrites !== undefined ? { aaiWrites } : {}),
+      ...(aaiWrites !== undefined && latenciesRealMs.length > 0 ? { aaiWritesPerAssignment: aaiWrites / latenciesRealMs.length } : {}),
     },
     controller: {
       cpuSeconds: cpuMs / 1000,

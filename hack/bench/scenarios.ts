@@ -12,7 +12,7 @@ const DAY = 24 * HOUR;
 const L = 40 * S;
 
 /** Names of all scenarios, in run order. */
-export const SCENARIO_NAMES = ['burst', 'e2e-gate', 'churn', 'steady', 'scale', 'cronjob', 'cronjob-grace'] as const;
+export const SCENARIO_NAMES = ['burst', 'burst-warm', 'e2e-gate', 'churn', 'steady', 'scale', 'cronjob', 'cronjob-grace'] as const;
 /** One scenario name. */
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -78,6 +78,15 @@ const burstAllAssigned: TargetDef = {
     };
   },
 };
+/** Issue #16: Kubernetes writes per assignment at most `limit`. */
+const kubeWritesPerAssignment = (limit: number): TargetDef => ({
+  name: `kube writes per assignment ≤ ${limit}`,
+  check: (f) => ({
+    pass: f.kube.aaiWritesPerAssignment !== undefined && f.kube.aaiWritesPerAssignment <= limit,
+    detail: `${fmt(f.kube.aaiWritesPerAssignment)} (${f.kube.aaiWrites ?? 'n/a'} AAI writes for ${f.assignedPods} pods)`,
+  }),
+});
+
 const burstP50: TargetDef = {
   name: 'p50 latency ≤ 1.2 L',
   check: (f) => ({ pass: f.latencyL.p50 !== undefined && f.latencyL.p50 <= 1.2, detail: `p50 ${fmt(f.latencyL.p50)} L` }),
@@ -132,7 +141,23 @@ function defs(smoke: boolean, fast: number): ScenarioDef[] {
       actions: (ctx) => burstOf(ctx, smoke ? 60 : 5000, 10 * S, 'burst'),
       completion: { kind: 'all-assigned' },
       deadlineEmuMs: 20 * L,
-      targets: [writesWithinBound, burstAllAssigned, burstP50],
+      targets: [writesWithinBound, burstAllAssigned, burstP50, kubeWritesPerAssignment(2.0)],
+    },
+    {
+      name: 'burst-warm',
+      title: smoke
+        ? 'Burst onto warm targets: 60 pods within 10 s on 10 nodes in 2 VMSS that already hold all 10 identities'
+        : 'Burst onto warm targets: 1,000 pods within 10 s on 100 nodes in 10 VMSS that already hold all 50 identities',
+      seed: 7,
+      cluster: smoke ? { vmss: 2, nodesPerVmss: 5, identities: 10 } : { vmss: 10, nodesPerVmss: 10, identities: 50 },
+      lroLatencyMs: L,
+      timeScale: smoke ? 40 : 1,
+      graceEmuMs: 0,
+      warmTargets: true,
+      actions: (ctx) => burstOf(ctx, smoke ? 60 : 1000, 10 * S, 'warm'),
+      completion: { kind: 'all-assigned' },
+      deadlineEmuMs: 20 * L,
+      targets: [kubeWritesPerAssignment(1.1)],
     },
     {
       name: 'e2e-gate',

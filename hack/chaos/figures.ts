@@ -167,6 +167,8 @@ export function formatFigures(f: { inProcess?: FailoverFigures; kill9?: ProcessF
       `  burst -> kill: ${secs(x.burstToKillMs)}; the killed PATCH added ${x.killedWriteAdds} identities; AAIs at the kill: ${x.aaisAtKill} (${x.assignedAtKill} Assigned)`,
       `  kill -> standby holds the Lease: ${secs(x.killToNewLeaderMs)}`,
       `  kill -> converged:               ${secs(x.killToConvergedMs)}`,
+      `  goal: lease + 2 s + (writes left) / clientQps = ${x.leaseDurationMs / 1000} s + 2 s + ${x.kubeWritesLeft} / ${x.clientQps} = ${secs(x.goalMs)}; measured ${secs(x.killToConvergedMs)}: ${x.killToConvergedMs <= x.goalMs ? 'within' : 'OVER'}`,
+      `  writes left: ${x.kubeWritesLeft} AzureAssignedIdentity writes by the new leader (minimum ${x.minimumWritesLeft}: one per pod not Assigned at the kill)`,
       `  accepted ARM writes: ${Object.entries(x.acceptedWrites).map(([r, n]) => `${r}=${n}`).join(' ')}; duplicate identity adds: ${x.duplicateWrites}; lost: ${x.lostWrites}`,
       `  Lease holders: ${holders}`,
       `  violations (forbidden removals, writes from a non-holder, non-convergence): ${x.violations.length}${list(x.violations)}`,

@@ -18,6 +18,7 @@ import { ArmTap, type TappedWrite } from './arm-tap.js';
 import { ChaosEnv, CHAOS_RG, CHAOS_SUB } from './env.js';
 import { addPod, converge, duplicateAdds, FIGURES_VM, FIGURES_VMSS, KUBELET_CLIENT_ID, pause, setupIdentities } from './fixtures.js';
 import { forbiddenRemovals } from './oracle.js';
+import { countAaiWrites } from '../bench/aai-writes.js';
 
 /** The measurement could not run (no build, a replica died early, no leader). */
 export class ProcessFailoverError extends Error {
@@ -75,6 +76,14 @@ export interface ProcessFailoverFigures {
   killToNewLeaderMs: number;
   /** Kill → converged (every AAI Assigned; every target holds desired ∪ foreign ∪ kubelet). */
   killToConvergedMs: number;
+  /** `--clientQps` of the replicas (the default). */
+  clientQps: number;
+  /** AzureAssignedIdentity writes (creates, updates, status patches) the new leader made after the kill. */
+  kubeWritesLeft: number;
+  /** Pods not yet Assigned at the kill: the fewest AAI writes that can finish the job (one per pod). */
+  minimumWritesLeft: number;
+  /** The goal: lease duration + 2 s + kubeWritesLeft / clientQps. */
+  goalMs: number;
   /** Accepted PATCHes, by replica. */
   acceptedWrites: Record<string, number>;
   /** Additions of an identity already on the target (or already added by an earlier accepted PATCH). */
@@ -89,6 +98,8 @@ export interface ProcessFailoverFigures {
 }
 
 const LEASE_SAMPLE_MS = 10;
+/** The replicas run with the default `--clientQps` (upstream's 5). */
+const DEFAULT_CLIENT_QPS = 5;
 
 /** The repository's `dist/controller/main.js` (from the source tree or from `dist/`). */
 export function defaultMainPath(): string {
@@ -188,6 +199,7 @@ export async function measureProcessFailover(o: ProcessFailoverOptions = {}): Pr
     log(`mic-b holds the Lease ${killToNewLeaderMs} ms after the kill`);
     const problems = await converge(env, o.timeoutMs ?? leaseDurationMs + 60_000, () => replicas[1]!.assertRunning());
     const killToConvergedMs = Date.now() - killed.at;
+    const kubeWritesLeft = countAaiWrites(env.kube.controls.requestLog().filter((r) => r.at >= killed.at));
 
     const writes = taps.flatMap((t) => t.writes).sort((a, b) => a.at - b.at);
     const accepted = writes.filter((w) => w.status >= 200 && w.status < 300);
@@ -209,6 +221,10 @@ export async function measureProcessFailover(o: ProcessFailoverOptions = {}): Pr
       assignedAtKill: killed.assigned,
       killToNewLeaderMs,
       killToConvergedMs,
+      clientQps: DEFAULT_CLIENT_QPS,
+      kubeWritesLeft,
+      minimumWritesLeft: burstPods - killed.assigned,
+      goalMs: leaseDurationMs + 2_000 + (kubeWritesLeft / DEFAULT_CLIENT_QPS) * 1000,
       acceptedWrites: Object.fromEntries(['mic-a', 'mic-b'].map((r) => [r, accepted.filter((w) => w.replica === r).length])),
       duplicateWrites: duplicateAdds(accepted.map((w) => ({ ...w, target: w.path })), new Map([...initial].map(([t, v]) => [t, v]))),
       lostWrites: problems.filter((p) => /desired (identity|AAI) .* missing|has status/.test(p)).length,

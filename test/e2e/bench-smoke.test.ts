@@ -14,7 +14,7 @@ import { desiredChangesFromPods, lowerBoundWrites, type DesiredChange } from '..
 import { distribution, quantile } from '../../hack/bench/stats.js';
 
 const BENCH = path.resolve('dist/hack/bench/bench.js');
-const SCENARIOS = ['burst', 'e2e-gate', 'churn', 'steady', 'scale', 'cronjob', 'cronjob-grace'];
+const SCENARIOS = ['burst', 'burst-warm', 'e2e-gate', 'churn', 'steady', 'scale', 'cronjob', 'cronjob-grace'];
 
 describe('lower bound of ARM writes (ideal pipelined single-flight writer per target)', () => {
   const add = (at: number, identity: string, target = 'vmss-a'): DesiredChange => ({ at, target, identity, present: true });
@@ -130,6 +130,8 @@ describe('bench --smoke', () => {
     if (steady.completed) expect(steady.armCallsPerDay).toEqual(expect.any(Number));
     const burst = results.scenarios.find((s) => s.scenario === 'burst')!;
     expect(burst.lowerBoundWrites).toBeGreaterThan(0);
+    const warm = results.scenarios.find((s) => s.scenario === 'burst-warm')! as { completed: boolean; kube: { aaiWritesPerAssignment?: number } };
+    if (warm.completed) expect(warm.kube.aaiWritesPerAssignment).toEqual(expect.any(Number));
   });
 
   it('writes RESULTS.md with the table, the reading guide, date and machine', async () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { NODENAME_LABEL, type AzureAssignedIdentity } from '../../../controller/api/types.js';
 import { targetKey, type Target } from '../../../controller/cloud/provider.js';
-import { plan, parseTargetKey, type Plan, type PlanConfig } from '../../../controller/reconcile/plan.js';
+import { plan, parseTargetKey, presence, type Plan, type PlanConfig } from '../../../controller/reconcile/plan.js';
 import type { TargetState } from '../../../controller/reconcile/targets.js';
 import {
   assigned,
@@ -493,6 +493,28 @@ describe('plan', () => {
     const p = plan(snapshotOf({ nodes }), statesOf({ [SS2]: { owned: [A] } }), config);
     expect(p.targets.get(SS2)?.target).toEqual(parseTargetKey(SS2));
     expect(targetKey(p.targets.get(SS2)!.target)).toBe(SS2);
+  });
+
+  it('one write per assignment: a Created write names its target (re-checked before sending), an Assigned one needs no second write', () => {
+    const seed = { pods: [p1, podA('p3', 'n3')], nodes, identities: [idA], bindings: [bA] };
+    const p = plan(snapshotOf(seed), statesOf({ [SS1]: { observed: [A], confirmedAt: 0, adopted: true }, [SS2]: { observed: [], confirmedAt: 0, adopted: true } }), { ...config, confirmMaxAgeMs: 1_000 }, { now: 500 });
+    const byPod = new Map(p.kube.create.map((w) => [w.desired.pod.name, w]));
+    expect(byPod.get('p1')?.body.status?.status).toBe('Assigned');
+    expect(byPod.get('p1')?.targetKey).toBeUndefined();
+    expect(byPod.get('p3')?.body.status?.status).toBe('Created');
+    expect(byPod.get('p3')?.targetKey).toBe(SS2);
+    expect(p.kube.assign).toEqual([]);
+  });
+
+  it('presence: the readiness rule (observed, not being removed, confirmed within the bound)', () => {
+    const st = { observed: new Set([A]), confirmedAt: 1_000, removing: new Set<string>() };
+    expect(presence(st, A, 1_500, 1_000)).toBe('present');
+    expect(presence(st, A, 2_000, 1_000)).toBe('stale');
+    expect(presence(st, A, undefined, 1_000)).toBe('present');
+    expect(presence(st, B, 1_500, 1_000)).toBe('absent');
+    expect(presence({ ...st, removing: new Set([A]) }, A, 1_500, 1_000)).toBe('absent');
+    expect(presence(undefined, A, 1_500, 1_000)).toBe('absent');
+    expect(presence({ observed: new Set([A]) }, A, 1_500, 1_000)).toBe('stale'); // never confirmed at a known time
   });
 
   it('parseTargetKey inverts targetKey and rejects garbage', () => {

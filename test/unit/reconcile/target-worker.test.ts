@@ -245,6 +245,49 @@ describe('TargetWorker: adoption on first contact', () => {
     expect(owned(s)).toEqual(['a']);
   });
 
+  it('a new term that keeps its view (newTerm): no read when the kept observation is fresh and nothing is left to adopt; adoption still runs', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [A]);
+    s.worker.setDemand(demand([A], [A]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
+    const reads = s.cloud.callsOf('get').length;
+    s.worker.newTerm();
+    expect(s.worker.states().get(KEY)?.adopted).toBe(false);
+    s.worker.setDemand(demand([A], [A]));
+    await s.worker.process(KEY);
+    expect(s.cloud.callsOf('get').length).toBe(reads);
+    expect(s.worker.states().get(KEY)?.adopted).toBe(true);
+    expect(s.worker.states().get(KEY)?.observed).toEqual(new Set([A]));
+  });
+
+  it('a new term that keeps its view reads again before adopting something new, so a stale observation is never adopted from', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [KUBELET]);
+    s.worker.setDemand(demand([]));
+    await s.worker.process(KEY);
+    s.cloud.seed(SS1, [KUBELET, A]); // another controller added A after this replica's last read
+    s.worker.newTerm();
+    s.worker.setDemand(demand([A], [A]));
+    await s.worker.process(KEY);
+    expect(owned(s)).toEqual(['a']);
+    expect(s.cloud.callsOf('update')).toEqual([]); // A is there: nothing written
+  });
+
+  it('a new term that keeps its view: a write from a stale observation is refused (412), re-read and re-planned', async () => {
+    const s = setup();
+    s.cloud.seed(SS1, [KUBELET]);
+    s.worker.setDemand(demand([A]));
+    while ((await s.worker.process(KEY)).kind === 'again');
+    expect(s.cloud.on(SS1)).toEqual(['a', 'kubelet']);
+    s.cloud.seed(SS1, [KUBELET, A, B]); // someone else's change since (new etag)
+    s.worker.newTerm();
+    s.worker.setDemand(demand([]));
+    while ((await s.worker.process(KEY)).kind === 'again');
+    expect(s.hooks).toContain('precondition');
+    expect(s.cloud.on(SS1)).toEqual(['b', 'kubelet']);
+  });
+
   it('adopts while ARM writes are paused (only ownership is recorded), but not when fenced', async () => {
     const paused = setup();
     paused.cloud.seed(SS1, [A]);
