@@ -147,6 +147,8 @@ export class TargetWorker {
   readonly #busy = new Set<string>();
   /** Group LISTs in flight, by group key; passes due meanwhile wait for the same answer. */
   readonly #lists = new Map<string, Promise<GroupList>>();
+  /** Groups whose last LIST failed (not throttled), until when their checks use GETs instead. */
+  readonly #listFailedUntil = new Map<string, number>();
   /** Observation version counter. */
   #seq = 0;
 
@@ -224,6 +226,7 @@ export class TargetWorker {
     this.#states.clear();
     this.#gone.clear();
     this.#lists.clear();
+    this.#listFailedUntil.clear();
   }
 
   #state(key: string, target: Target): MutableState {
@@ -367,17 +370,22 @@ export class TargetWorker {
    * The periodic drift check: one LIST of the target's group (joined when one is already in flight),
    * which also refreshes the group's idle targets; a GET when the target is missing from the answer,
    * when the answer predates this target's last observation, or when the list failed (other than by
-   * throttling: then the pass is retried after the wait like any throttled read).
+   * throttling: then the pass is retried after the wait like any throttled read). After a failed LIST
+   * (e.g. the role is granted per VMSS, not on the resource group) the group's checks use GETs for
+   * one interval instead of paying a LIST and a GET each.
    */
   async #driftRead(key: string, st: MutableState, target: Target, signal: AbortSignal | undefined): Promise<void> {
-    if (typeof this.#o.cloud.listIdentities !== 'function') return this.#read(key, st, target, signal);
+    const group = groupKey(target);
+    const listFailed = (this.#listFailedUntil.get(group) ?? 0) > this.#o.clock.now();
+    if (typeof this.#o.cloud.listIdentities !== 'function' || listFailed) return this.#read(key, st, target, signal);
     let listed: TargetIdentities | undefined;
     try {
       const run = await this.#groupList(target, signal);
       if (st.seq < run.startSeq) listed = run.result.get(key);
     } catch (err) {
       if (isThrottledError(err) || signal?.aborted) throw err;
-      this.#o.logger.debug('Listing the resource group failed; reading the target instead', { target: targetArmId(target), err });
+      this.#listFailedUntil.set(group, this.#o.clock.now() + this.#o.driftIntervalMs);
+      this.#o.logger.warn('Listing the resource group failed; reading its targets one by one for an interval', { target: targetArmId(target), err });
     }
     if (listed) this.#record(key, st, listed, true);
     else await this.#read(key, st, target, signal);

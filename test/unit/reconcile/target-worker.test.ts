@@ -790,14 +790,18 @@ describe('TargetWorker: drift checks by group LIST (issue 12 item 3)', () => {
     expect(s.worker.dueForDriftCheck()).toEqual([]);
   });
 
-  it('a failed LIST falls back to a GET; a throttled one retries the pass later without GETs', async () => {
+  it('a failed LIST falls back to GETs for one interval; a throttled one retries the pass later without GETs', async () => {
     const s = await threeLive();
     await s.clock.advance(DRIFT_MS);
     s.cloud.listErrors.push(new TransientArmError('boom', { statusCode: 500 }));
     await s.worker.process(KEY);
     expect(s.cloud.calls).toEqual([LIST, `get ${KEY}`]);
     s.cloud.calls.length = 0;
-    await s.worker.process(targetKey(SS2)); // not refreshed by the failed LIST: lists again
+    await s.worker.process(targetKey(SS2)); // not refreshed by the failed LIST; no new LIST this interval
+    expect(s.cloud.calls).toEqual([`get ${targetKey(SS2)}`]);
+    s.cloud.calls.length = 0;
+    await s.clock.advance(DRIFT_MS); // the next interval lists again
+    await s.worker.process(targetKey(SS3));
     expect(s.cloud.calls).toEqual([LIST]);
     s.cloud.calls.length = 0;
     await s.clock.advance(DRIFT_MS);
