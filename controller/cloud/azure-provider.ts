@@ -17,8 +17,8 @@ import type { TokenCredential } from '@azure/identity';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../observability/logger.js';
-import type { CloudProvider, Target, TargetIdentities, UpdateOptions, UpdateResult } from './provider.js';
-import { targetArmId } from './provider.js';
+import type { CloudProvider, Target, TargetIdentities, TargetKind, UpdateOptions, UpdateResult } from './provider.js';
+import { targetArmId, targetKey } from './provider.js';
 import { applyIdentityPatch, planIdentityPatch } from './delta.js';
 import type { IdentityPatchBody } from './delta.js';
 import { canonicalIdentityId } from './identity-id.js';
@@ -29,7 +29,7 @@ import { TargetDeletingError, ThrottledError, classifyCloudError, isThrottledErr
 import type { ArmRateLimiter, CallKind } from './throttle.js';
 
 /** Operation names reported to {@link AzureCloudProviderOptions.onCall} (upstream metric labels). */
-export type CloudOperation = 'vmss_get' | 'vmss_update' | 'vm_get' | 'vm_update';
+export type CloudOperation = 'vmss_get' | 'vmss_update' | 'vm_get' | 'vm_update' | 'vmss_list' | 'vm_list';
 
 /** One finished ARM call, for metrics. */
 export interface CloudCallEvent {
@@ -135,6 +135,45 @@ export class AzureCloudProvider implements CloudProvider {
         : client.virtualMachines.get(target.resourceGroup, target.name, { abortSignal }),
     );
     return toTargetIdentities(resource);
+  }
+
+  /**
+   * Lists the VMSS (or VMs) of one resource group with their identities and etags: one ARM LIST, all
+   * pages followed through the SDK's async iterator, rate limited as one read of the group (the gate
+   * and budget of the pseudo-target `<kind>:<sub>/<rg>/*`), reported as `vmss_list`/`vm_list`.
+   * Transient failures are retried like reads.
+   */
+  async listIdentities(subscriptionId: string, resourceGroup: string, kind: TargetKind, signal?: AbortSignal): Promise<Map<string, TargetIdentities>> {
+    const group: Target = { kind, subscriptionId, resourceGroup, name: '*' };
+    const retries = this.#options.readRetries ?? 1;
+    const baseDelay = this.#options.readRetryDelayMs ?? 500;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#listOnce(group, signal);
+      } catch (e) {
+        if (!isTransientArmError(e) || attempt >= retries) throw e;
+        this.#options.logger?.debug('Retrying ARM list', { resourceGroup, kind, attempt: attempt + 1, err: e });
+        await this.#clock.sleep(Math.max(baseDelay * 2 ** attempt, e.retryAfterMs), signal).catch((reason: unknown) => {
+          throw classifyCloudError(reason, { callerSignal: signal });
+        });
+      }
+    }
+  }
+
+  async #listOnce(group: Target, signal: AbortSignal | undefined): Promise<Map<string, TargetIdentities>> {
+    const client = this.clientFor(group.subscriptionId);
+    const op: CloudOperation = group.kind === 'vmss' ? 'vmss_list' : 'vm_list';
+    return this.#call(group, op, 'read', this.#options.readTimeoutMs ?? 30_000, signal, [], async (abortSignal) => {
+      const out = new Map<string, TargetIdentities>();
+      const pages = group.kind === 'vmss'
+        ? client.virtualMachineScaleSets.list(group.resourceGroup, { abortSignal })
+        : client.virtualMachines.list(group.resourceGroup, { abortSignal });
+      for await (const resource of pages) {
+        if (!resource.name) continue;
+        out.set(targetKey({ ...group, name: resource.name }), toTargetIdentities(resource));
+      }
+      return out;
+    });
   }
 
   /**

@@ -59,6 +59,13 @@ export interface CloudProvider {
   /** Reads the current identities of a target. */
   getIdentities(target: Target, signal?: AbortSignal): Promise<TargetIdentities>;
   /**
+   * Lists every VMSS (or VM) of one resource group with its identities, etag and client IDs, in one
+   * ARM LIST (all pages): the periodic drift check of a whole group costs one call instead of one GET
+   * per target. Keyed by {@link targetKey}. A target absent from the answer is not proof that it is
+   * gone (callers GET it). Optional: without it the controller reads each target with a GET.
+   */
+  listIdentities?(subscriptionId: string, resourceGroup: string, kind: TargetKind, signal?: AbortSignal): Promise<Map<string, TargetIdentities>>;
+  /**
    * Adds and removes user-assigned identities (lower-cased canonical IDs) on a target with PATCH
    * deltas, at most 150 per request, each conditioned on an etag (`If-Match`): the first on
    * `current.etag`, each later one on the etag of the previous chunk's final state. Without a known

@@ -33,8 +33,11 @@ export const WORKQUEUE_DURATION_BUCKETS: readonly number[] = [1e-8, 1e-7, 1e-6, 
 /** Buckets for time spent waiting on a client-side or server-side throttle (seconds). */
 export const THROTTLE_WAIT_BUCKETS: readonly number[] = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1200];
 
-/** Upstream `operation_type` values of the cloud-provider series. */
-export type CloudOperationType = 'vm_get' | 'vm_update' | 'vmss_get' | 'vmss_update';
+/**
+ * `operation_type` values of the cloud-provider series: upstream's four, plus `vm_list`/`vmss_list`
+ * (one LIST of a resource group's VMs/VMSS, used by the periodic drift check; upstream never lists).
+ */
+export type CloudOperationType = 'vm_get' | 'vm_update' | 'vmss_get' | 'vmss_update' | 'vm_list' | 'vmss_list';
 /** Upstream `operation_type` values of `kubernetes_api_operations_errors_count`. */
 export type KubeOperationType =
   | 'assigned_identity_addition'

@@ -7,9 +7,16 @@
  * re-plans and retries at once, a few times. Client-side rate limiting and Retry-After gates live in
  * the cloud provider: a refused call comes back as a local ThrottledError and the target is retried
  * after the wait it names.
+ *
+ * Periodic drift checks are grouped: when one target's check is due, one LIST of its (subscription,
+ * resource group, kind) refreshes every known target of that group (each keeps the etag it was listed
+ * with, so writes stay conditional), which moves all their next checks to one interval later. A group
+ * therefore costs one ARM call per interval however many targets it has. A target missing from the
+ * list is read with a GET (a list never proves a target gone); first contact, the confirm read of a new
+ * assignment and the re-read after a 412 stay single GETs (they are latency-sensitive).
  */
 import type { Logger } from '../observability/logger.js';
-import { isPreconditionFailedError } from '../cloud/errors.js';
+import { isPreconditionFailedError, isThrottledError } from '../cloud/errors.js';
 import { targetArmId, targetKey, type CloudProvider, type Target, type TargetIdentities } from '../cloud/provider.js';
 import type { Clock } from '../util/clock.js';
 import type { OwnershipStore } from './ownership.js';
@@ -117,6 +124,14 @@ interface MutableState {
   undesiredSince: Map<string, number>;
   nextDriftAt?: number;
   driftIntervalMs: number;
+  /** Version of the observation (bumped whenever it is replaced or invalidated); a list started later may replace it. */
+  seq: number;
+}
+
+/** One group LIST: its answer and the version counter when it was sent. */
+interface GroupList {
+  startSeq: number;
+  result: Map<string, TargetIdentities>;
 }
 
 const DEFAULT_PRECONDITION_RETRIES = 3;
@@ -130,6 +145,14 @@ export class TargetWorker {
   /** Targets ARM reported as not found, with the time until which they are not read again. */
   readonly #gone = new Map<string, number>();
   #demand = new Map<string, TargetDemand>();
+  /** Targets with a pass in progress (a group list never touches their state behind their back). */
+  readonly #busy = new Set<string>();
+  /** Group LISTs in flight, by group key; passes due meanwhile wait for the same answer. */
+  readonly #lists = new Map<string, Promise<GroupList>>();
+  /** Groups whose last LIST failed (not throttled), until when their checks use GETs instead. */
+  readonly #listFailedUntil = new Map<string, number>();
+  /** Observation version counter. */
+  #seq = 0;
 
   constructor(options: TargetWorkerOptions) {
     this.#o = options;
@@ -228,12 +251,14 @@ export class TargetWorker {
   reset(): void {
     this.#states.clear();
     this.#gone.clear();
+    this.#lists.clear();
+    this.#listFailedUntil.clear();
   }
 
   #state(key: string, target: Target): MutableState {
     let st = this.#states.get(key);
     if (!st) {
-      st = { target, undesiredSince: new Map(), driftIntervalMs: this.#o.driftIntervalMs, removing: new Set(), adopted: false };
+      st = { target, undesiredSince: new Map(), driftIntervalMs: this.#o.driftIntervalMs, removing: new Set(), adopted: false, seq: ++this.#seq };
       this.#states.set(key, st);
     }
     return st;
@@ -282,6 +307,15 @@ export class TargetWorker {
 
   /** One pass over a target. Never throws. */
   async process(key: string, signal?: AbortSignal): Promise<PassResult> {
+    this.#busy.add(key);
+    try {
+      return await this.#process(key, signal);
+    } finally {
+      this.#busy.delete(key);
+    }
+  }
+
+  async #process(key: string, signal: AbortSignal | undefined): Promise<PassResult> {
     const planned = this.#demand.get(key);
     const demand = planned ?? this.#recordOnlyDemand(key);
     if (!demand) return { kind: 'done' };
@@ -301,7 +335,10 @@ export class TargetWorker {
       const driftDue = st.nextDriftAt !== undefined && st.nextDriftAt <= now;
       const confirmDue = demand.confirm === true && this.#stale(st);
       const adoptDue = !st.adopted && st.carried === true && this.#adoptionCandidates(key, demand).length > 0;
-      if (!st.observed || driftDue || confirmDue || adoptDue) await this.#read(key, st, demand.target, signal);
+      // Drift due (with or without a confirm waiting): the group's LIST; first contact, a confirm alone, or
+      // a carried-over observation before adopting: a GET.
+      if (st.observed && driftDue) await this.#driftRead(key, st, demand.target, signal);
+      else if (!st.observed || confirmDue || adoptDue) await this.#read(key, st, demand.target, signal);
       // Adoption only records ownership (no ARM write), so it also runs while ARM writes are paused.
       if (!st.adopted) await this.#adopt(key, demand, st, log);
       await this.#noteForeign(key, demand.target, st, log);
@@ -340,15 +377,77 @@ export class TargetWorker {
     }
   }
 
-  /** Reads the target and records ARM's answer. */
+  /** Reads the target (GET) and records ARM's answer. */
   async #read(key: string, st: MutableState, target: Target, signal: AbortSignal | undefined): Promise<void> {
+    this.#record(key, st, await this.#o.cloud.getIdentities(target, signal), true);
+  }
+
+  /**
+   * Records a fresh observation and schedules the next drift check. Tells the controller when the
+   * identities changed, or (`confirming`) when a new assignment may wait for this confirmation.
+   */
+  #record(key: string, st: MutableState, current: TargetIdentities, confirming: boolean): void {
     const before = st.observed;
-    const current = await this.#o.cloud.getIdentities(target, signal);
     this.#observe(st, current);
     const changed = before === undefined || !sameSet(before, st.observed!);
     this.#scheduleDrift(key, st, before !== undefined && changed);
-    // Tell the controller when the identities changed, or when a new assignment waits for this confirmation.
-    if (changed || this.#demand.get(key)?.confirm) this.#o.hooks.onObserved(key);
+    if (changed || (confirming && this.#demand.get(key)?.confirm)) this.#o.hooks.onObserved(key);
+  }
+
+  /**
+   * The periodic drift check: one LIST of the target's group (joined when one is already in flight),
+   * which also refreshes the group's idle targets; a GET when the target is missing from the answer,
+   * when the answer predates this target's last observation, or when the list failed (other than by
+   * throttling: then the pass is retried after the wait like any throttled read). After a failed LIST
+   * (e.g. the role is granted per VMSS, not on the resource group) the group's checks use GETs for
+   * one interval instead of paying a LIST and a GET each.
+   */
+  async #driftRead(key: string, st: MutableState, target: Target, signal: AbortSignal | undefined): Promise<void> {
+    const group = groupKey(target);
+    const listFailed = (this.#listFailedUntil.get(group) ?? 0) > this.#o.clock.now();
+    if (typeof this.#o.cloud.listIdentities !== 'function' || listFailed) return this.#read(key, st, target, signal);
+    let listed: TargetIdentities | undefined;
+    try {
+      const run = await this.#groupList(target, signal);
+      if (st.seq < run.startSeq) listed = run.result.get(key);
+    } catch (err) {
+      if (isThrottledError(err) || signal?.aborted) throw err;
+      this.#listFailedUntil.set(group, this.#o.clock.now() + this.#o.driftIntervalMs);
+      this.#o.logger.warn('Listing the resource group failed; reading its targets one by one for an interval', { target: targetArmId(target), err });
+    }
+    if (listed) this.#record(key, st, listed, true);
+    else await this.#read(key, st, target, signal);
+  }
+
+  /** The LIST of a target's group: the one in flight, or a new one. */
+  #groupList(target: Target, signal: AbortSignal | undefined): Promise<GroupList> {
+    const group = groupKey(target);
+    const inFlight = this.#lists.get(group);
+    if (inFlight) return inFlight;
+    const startSeq = ++this.#seq;
+    const run = this.#o.cloud.listIdentities!(target.subscriptionId, target.resourceGroup, target.kind, signal).then((result) => {
+      this.#applyList(group, startSeq, result);
+      return { startSeq, result };
+    });
+    this.#lists.set(group, run);
+    const clear = (): void => {
+      if (this.#lists.get(group) === run) this.#lists.delete(group);
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  /**
+   * Refreshes the idle targets of a group from a LIST answer: only those with no pass in progress and
+   * no observation newer than the list (a write's answer, a GET, an invalidation since it was sent).
+   * Targets missing from the answer are left alone.
+   */
+  #applyList(group: string, startSeq: number, result: Map<string, TargetIdentities>): void {
+    for (const [key, st] of this.#states) {
+      if (this.#busy.has(key) || st.seq >= startSeq || groupKey(st.target) !== group) continue;
+      const listed = result.get(key);
+      if (listed) this.#record(key, st, listed, true);
+    }
   }
 
   /**
@@ -412,7 +511,7 @@ export class TargetWorker {
         if (!isPreconditionFailedError(err)) throw err;
         this.#o.hooks.onPreconditionFailed?.(key);
         log.info('Target changed since it was read; re-reading and re-planning the write', { etag: st.observedEtag });
-        st.observed = undefined; // the read below replaces it; if it fails, read before the next write
+        this.#invalidate(st); // the read below replaces it; if it fails, read before the next write
         await this.#read(key, st, target, signal);
         // Only when the first chunk was refused did nothing of ours land: then identities recorded ahead
         // that are present now were added by someone else, and are not ours to remove later.
@@ -449,7 +548,7 @@ export class TargetWorker {
     if (err instanceof WriteHeldBack) return { kind: 'done' };
     if (isFencedError(err) || signal?.aborted) {
       // Lost the lease (or stopping): nothing more is sent. The write may have landed: read before the next.
-      st.observed = undefined;
+      this.#invalidate(st);
       log.info('ARM work stopped: this replica may not write any more', { reason: isFencedError(err) ? err.reason : 'aborted' });
       return { kind: 'done' };
     }
@@ -466,7 +565,7 @@ export class TargetWorker {
       }
       case 'precondition':
         // The re-read after a 412 failed, or a read raced: read again before the next write, quietly.
-        st.observed = undefined;
+        this.#invalidate(st);
         log.info('Target changed while re-planning; retrying', { err });
         return { kind: 'retry', rateLimited: true };
       case 'throttled':
@@ -482,7 +581,7 @@ export class TargetWorker {
         this.#o.hooks.onObserved(key);
         return { kind: 'done' };
       default:
-        st.observed = undefined; // the write may or may not have landed: read before the next one
+        this.#invalidate(st); // the write may or may not have landed: read before the next one
         this.#o.hooks.onFailure(key, failure);
         log.error('ARM call failed', { err });
         return { kind: 'retry', rateLimited: true };
@@ -575,6 +674,13 @@ export class TargetWorker {
     st.observedClientIds = current.clientIds;
     st.observedAt = this.#o.clock.now();
     st.carried = false;
+    st.seq = ++this.#seq;
+  }
+
+  /** Forgets the observation (the next pass reads before writing). */
+  #invalidate(st: MutableState): void {
+    st.observed = undefined;
+    st.seq = ++this.#seq;
   }
 
   /**
@@ -598,6 +704,11 @@ class WriteHeldBack extends Error {}
 
 function targetKeyOf(t: Target): string {
   return targetKey(t);
+}
+
+/** Key of the (kind, subscription, resource group) a target is listed with. */
+function groupKey(t: Target): string {
+  return `${t.kind}:${t.subscriptionId}/${t.resourceGroup}`.toLowerCase();
 }
 
 /** How long a target ARM reported as not found is left alone. */

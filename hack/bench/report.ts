@@ -132,7 +132,7 @@ ${table}
   watch (what NMI sees) first saw one of its AzureAssignedIdentities \`Assigned\`, divided by L. 1.0 L is
   the best possible for a pod whose identity is not yet on its scale set.
 - **all (L)**: first pod created → last pod \`Assigned\` (burst-type scenarios only).
-- **ARM w/r/p/429**: writes (PATCH), reads (GET), LRO status polls and 429 answers counted by the Azure emulator.
+- **ARM w/r/p/429**: writes (PATCH), reads (GET of a VM/VMSS or LIST of a resource group's, one each), LRO status polls and 429 answers counted by the Azure emulator.
 - **bound**: the lower bound of ARM writes for the same pod changes: per scale set, an ideal pipelined
   single-flight writer; the first wave starts at the first change, each later wave carries every change that
   arrived while the previous write (L) was in flight, a wave costs ⌈net identity delta / 150⌉ writes and a

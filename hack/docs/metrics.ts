@@ -22,8 +22,8 @@ export const UPSTREAM_METRICS: ReadonlySet<string> = new Set([
 
 /** Values a label takes, where they are a closed set. */
 const LABEL_VALUES: Readonly<Record<string, readonly string[]>> = {
-  operation_type: ['vm_get', 'vm_update', 'vmss_get', 'vmss_update', 'assigned_identity_addition', 'assigned_identity_deletion', 'assigned_identity_update', 'update_azure_assigned_identity_status'],
-  operation: ['vm_get', 'vm_update', 'vmss_get', 'vmss_update'],
+  operation_type: ['vm_get', 'vm_update', 'vmss_get', 'vmss_update', 'vm_list', 'vmss_list', 'assigned_identity_addition', 'assigned_identity_deletion', 'assigned_identity_update', 'update_azure_assigned_identity_status'],
+  operation: ['vm_get', 'vm_update', 'vmss_get', 'vmss_update', 'vm_list', 'vmss_list'],
   result: ARM_REQUEST_RESULTS,
   state: ['Created', 'Assigned', 'Unassigned', 'none'],
   type: ['Normal', 'Warning'],

@@ -44,7 +44,10 @@ describe('safe ARM writes (issue 12)', () => {
     await h.waitForAssigned(1);
 
     // Three drift checks that find nothing: a backing-off check would be 16 s apart by now.
-    const reads = (): number => h!.azure.controls.auditLog().filter((e) => e.kind === 'read' && e.resource === vmssArmId.toLowerCase()).length;
+    // A drift check is a GET of the scale set or (issue 12 item 3) a LIST of its resource group's scale sets.
+    const listPath = vmssArmId.slice(0, vmssArmId.lastIndexOf('/')).toLowerCase();
+    const reads = (): number =>
+      h!.azure.controls.auditLog().filter((e) => e.kind === 'read' && (e.resource === vmssArmId.toLowerCase() || e.path.toLowerCase().split('?')[0] === listPath)).length;
     const before = reads();
     await waitFor(() => reads() >= before + 3, 'three drift checks', 30_000);
 

@@ -212,6 +212,55 @@ describe('AzureCloudProvider (SDK wiring, in-memory httpClient)', () => {
   });
 });
 
+describe('AzureCloudProvider: LIST of a resource group (drift checks, issue 12 item 3)', () => {
+  const VMSS2: Target = { ...VMSS, name: 'pool2' };
+  const VMSS3: Target = { ...VMSS, name: 'pool3' };
+
+  it('lists every VMSS of the group across pages with identities, etags and client IDs, keyed by target key', async () => {
+    arm.put(targetArmId(VMSS2), { type: 'SystemAssigned, UserAssigned', userAssigned: [id('b')] });
+    arm.put(targetArmId(VMSS3), { type: 'None', userAssigned: [] });
+    arm.put(targetArmId({ ...VMSS, resourceGroup: 'other', name: 'elsewhere' }), { type: 'None', userAssigned: [] });
+    const listed = await provider().listIdentities('sub', 'rg', 'vmss');
+    expect([...listed.keys()].sort()).toEqual(['vmss:sub/rg/pool', 'vmss:sub/rg/pool2', 'vmss:sub/rg/pool3']);
+    expect(listed.get('vmss:sub/rg/pool2')).toEqual({
+      type: 'SystemAssigned, UserAssigned',
+      userAssigned: new Set([id('b')]),
+      etag: arm.etag(targetArmId(VMSS2)),
+      clientIds: new Map([[id('b'), 'c']]),
+    });
+    // Two pages of two (the SDK follows nextLink), reported as one operation.
+    expect(arm.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets',
+      'GET /subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets',
+    ]);
+    expect(calls).toEqual([{ op: 'vmss_list', outcome: 'success', durationMs: expect.any(Number) }]);
+  });
+
+  it('lists VMs as vm_list', async () => {
+    const listed = await provider().listIdentities('sub', 'rg', 'vm');
+    expect([...listed.keys()]).toEqual(['vm:sub/rg/node-0']);
+    expect(listed.get('vm:sub/rg/node-0')?.type).toBe('SystemAssigned');
+    expect(calls.map((c) => c.op)).toEqual(['vm_list']);
+  });
+
+  it('is rate limited as a read of the group: a refusal sends nothing', async () => {
+    const clock = new FakeClock();
+    const rateLimiter = new ArmRateLimiter({ clock, limits: { targetRead: { burst: 1, perMinute: 0.001 } } });
+    const p = provider({ rateLimiter, clock });
+    await p.listIdentities('sub', 'rg', 'vmss');
+    const err = await p.listIdentities('sub', 'rg', 'vmss').catch((e: unknown) => e);
+    expect(isThrottledError(err) && err.local).toBe(true);
+    expect(arm.requests.filter((r) => r.path.endsWith('virtualMachineScaleSets'))).toHaveLength(1);
+    expect(calls.map((c) => `${c.op} ${c.outcome}`)).toEqual(['vmss_list success', 'vmss_list throttled']);
+  });
+
+  it('a 429 on the LIST → ThrottledError with Retry-After', async () => {
+    arm.failNext({ method: 'GET', path: /virtualMachineScaleSets$/, status: 429, code: 'TooManyRequests', headers: { 'retry-after': '9' } });
+    const err = await provider().listIdentities('sub', 'rg', 'vmss').catch((e: unknown) => e);
+    expect(isThrottledError(err) && err.retryAfterMs).toBe(9_000);
+  });
+});
+
 describe('AzureCloudProvider: optimistic concurrency (etag / If-Match)', () => {
   it('a view without an etag is never written from: GET first, and the type comes from that read', async () => {
     // The cached view says UserAssigned; ARM meanwhile has a system identity too.

@@ -48,6 +48,8 @@ export class FakeArmHttpClient implements HttpClient {
   readonly resources = new Map<string, FakeResource>();
   readonly requests: RecordedRequest[] = [];
   readonly #failures: FailureRule[] = [];
+  /** Resources per page of a LIST (`GET …/virtualMachineScaleSets`); later pages are linked by `nextLink`. */
+  listPageSize = 2;
   readonly #operations = new Map<string, { error?: { code: string; message: string } }>();
   #nextOp = 0;
 
@@ -104,6 +106,9 @@ export class FakeArmHttpClient implements HttpClient {
       const op = this.#operations.get(url.pathname);
       return respond(request, 200, op?.error ? { status: 'Failed', error: op.error } : { status: 'Succeeded' });
     }
+    if (request.method === 'GET' && /\/providers\/Microsoft\.Compute\/(virtualMachineScaleSets|virtualMachines)$/i.test(url.pathname)) {
+      return this.#list(request, url);
+    }
     const resource = this.resources.get(url.pathname.toLowerCase());
     if (!resource) return respond(request, 404, { error: { code: 'ResourceNotFound', message: `The Resource '${url.pathname}' was not found.` } });
     if (request.method === 'GET') return respond(request, 200, toArm(url.pathname, resource));
@@ -126,6 +131,16 @@ export class FakeArmHttpClient implements HttpClient {
       });
     }
     return respond(request, 405, { error: { code: 'MethodNotAllowed', message: request.method } });
+  }
+
+  /** One page of a LIST of a resource group's VMSS or VMs (`skip` in the query names the page). */
+  #list(request: PipelineRequest, url: URL): PipelineResponse {
+    const prefix = `${url.pathname.toLowerCase()}/`;
+    const all = [...this.resources].filter(([path]) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/'));
+    const skip = Number(url.searchParams.get('skip') ?? '0');
+    const page = all.slice(skip, skip + this.listPageSize).map(([path, r]) => toArm(path, r));
+    const next = skip + this.listPageSize < all.length ? `${BASE}${url.pathname}?api-version=x&skip=${skip + this.listPageSize}` : undefined;
+    return respond(request, 200, { value: page, ...(next ? { nextLink: next } : {}) });
   }
 }
 

@@ -4,7 +4,7 @@
  * Like ARM, every change bumps the target's etag and a write conditioned on an older etag fails with
  * 412 (PreconditionFailedError).
  */
-import { targetKey, type CloudProvider, type Target, type TargetIdentities, type UpdateOptions, type UpdateResult } from '../../../controller/cloud/provider.js';
+import { targetKey, type CloudProvider, type Target, type TargetIdentities, type TargetKind, type UpdateOptions, type UpdateResult } from '../../../controller/cloud/provider.js';
 import { IdentityRejectedError, PreconditionFailedError } from '../../../controller/cloud/errors.js';
 
 /** Last path segment of an identity ID, to keep recorded calls short. */
@@ -22,6 +22,12 @@ export class FakeCloud implements CloudProvider {
   readonly getErrors: unknown[] = [];
   /** Errors thrown by the next GETs of one target (by target key), one per call; checked first. */
   readonly getErrorsFor = new Map<string, unknown[]>();
+  /** Errors thrown by the next LISTs, one per call. */
+  readonly listErrors: unknown[] = [];
+  /** Target keys a LIST leaves out (as if listed before they existed, or eventually consistent). */
+  readonly hiddenFromList = new Set<string>();
+  /** Awaited by every LIST before it answers (tests hold a list in flight with it). */
+  listGate: Promise<void> | undefined;
   /** Errors thrown by the next updates, one per call. */
   readonly updateErrors: unknown[] = [];
   /** Identities ARM refuses to assign (like a missing role assignment): the whole PATCH fails naming them. */
@@ -45,8 +51,8 @@ export class FakeCloud implements CloudProvider {
     return [...(this.identities.get(targetKey(target)) ?? [])].map(shortId).sort();
   }
 
-  /** Calls of one kind (`get` or `update`). */
-  callsOf(kind: 'get' | 'update'): string[] {
+  /** Calls of one kind (`get`, `list` or `update`). */
+  callsOf(kind: 'get' | 'list' | 'update'): string[] {
     return this.calls.filter((c) => c.startsWith(`${kind} `));
   }
 
@@ -56,6 +62,18 @@ export class FakeCloud implements CloudProvider {
     const err = this.getErrorsFor.get(key)?.shift() ?? this.getErrors.shift();
     if (err !== undefined) throw err;
     return this.#state(key);
+  }
+
+  /** `list <kind>:<sub>/<rg>`: every seeded target of the group except those hidden. */
+  async listIdentities(subscriptionId: string, resourceGroup: string, kind: TargetKind): Promise<Map<string, TargetIdentities>> {
+    const prefix = `${kind}:${subscriptionId}/${resourceGroup}/`.toLowerCase();
+    this.calls.push(`list ${prefix.slice(0, -1)}`);
+    const err = this.listErrors.shift();
+    if (err !== undefined) throw err;
+    const snapshot = new Map<string, TargetIdentities>();
+    for (const key of this.identities.keys()) if (key.startsWith(prefix) && !this.hiddenFromList.has(key)) snapshot.set(key, this.#state(key));
+    await this.listGate;
+    return snapshot;
   }
 
   async updateIdentities(target: Target, add: readonly string[], remove: readonly string[], current?: TargetIdentities, options?: UpdateOptions): Promise<UpdateResult> {

@@ -19,6 +19,8 @@ import { FakeCloud, shortId } from './fake-cloud.js';
 
 const SS1: Target = { kind: 'vmss', subscriptionId: SUB, resourceGroup: RG, name: 'ss1' };
 const KEY = targetKey(SS1);
+/** The FakeCloud call of a LIST of SS1's group. */
+const LIST = `list ${KEY.slice(0, KEY.lastIndexOf('/'))}`;
 const A = canonicalUaiId('a');
 const B = canonicalUaiId('b');
 const BAD = canonicalUaiId('bad');
@@ -481,7 +483,7 @@ describe('TargetWorker: drift', () => {
     expect(s.worker.dueForDriftCheck()).toEqual([]);
     await advanceUntilDriftDue(s);
     expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
-    expect(s.cloud.calls.slice(2)).toEqual([`get ${KEY}`, `update ${KEY} +a -`]);
+    expect(s.cloud.calls.slice(2)).toEqual([LIST, `update ${KEY} +a -`]);
   });
 });
 
@@ -613,12 +615,13 @@ describe('TargetWorker: writes conditioned on what ARM said (issue 12)', () => {
     expect(s.worker.setDemand(demand([A], [], true))).toEqual([]);
     await s.worker.process(KEY);
     expect(s.cloud.callsOf('get')).toHaveLength(1);
-    // Older than the interval (and before the drift check would run): one read, which repairs the removal.
+    // Older than the interval: one read, which repairs the removal. The target has live assignments, so
+    // its drift check is due at the same moment and that read is the group's LIST.
     await s.clock.advance(DRIFT_MS);
     s.cloud.seed(SS1, []); // an upgrade dropped the identity
     expect(s.worker.setDemand(demand([A], [], true))).toEqual([KEY]);
     expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
-    expect(s.cloud.calls.slice(1)).toEqual([`get ${KEY}`, `update ${KEY} +a -`]);
+    expect(s.cloud.calls.slice(1)).toEqual([LIST, `update ${KEY} +a -`]);
     expect(s.cloud.on(SS1)).toEqual(['a']);
   });
 
@@ -630,7 +633,8 @@ describe('TargetWorker: writes conditioned on what ARM said (issue 12)', () => {
       await s.clock.advance(DRIFT_MS);
       expect(await s.worker.process(KEY)).toEqual({ kind: 'done', requeueAfterMs: DRIFT_MS });
     }
-    expect(s.cloud.callsOf('get')).toHaveLength(5);
+    expect(s.cloud.callsOf('get')).toHaveLength(1);
+    expect(s.cloud.callsOf('list')).toHaveLength(4);
   });
 });
 
@@ -719,6 +723,7 @@ describe('TargetWorker: ownership records (issue 12)', () => {
     s.ownership.drop = async () => {
       throw new Error('forbidden');
     };
+    s.cloud.hiddenFromList.add(KEY); // missing from the drift check's LIST: the GET that follows says gone
     s.cloud.getErrors.push(new TargetNotFoundError('gone', { statusCode: 404, armCode: 'ResourceNotFound' }));
     await s.clock.advance(DRIFT_MS);
     expect(await s.worker.process(KEY)).toEqual({ kind: 'done' });
@@ -732,5 +737,131 @@ describe('TargetWorker: ownership records (issue 12)', () => {
     s.worker.setDemand(demand([A], [A]));
     await s.worker.process(KEY);
     expect(s.ownership.hasRecord(KEY)).toBe(false);
+  });
+});
+
+describe('TargetWorker: drift checks by group LIST (issue 12 item 3)', () => {
+  const SS2: Target = { ...SS1, name: 'ss2' };
+  const SS3: Target = { ...SS1, name: 'ss3' };
+  const OTHER_RG: Target = { ...SS1, resourceGroup: 'rg-other', name: 'ss9' };
+  const all = [SS1, SS2, SS3];
+  const live = (targets: Target[], desired: string[] = [A]): Map<string, TargetDemand> =>
+    new Map(targets.map((t) => [targetKey(t), { target: t, desired: new Set(desired), adoptable: new Set<string>() }]));
+
+  /** Three scale sets of one resource group with A assigned, each read once (first contact). */
+  async function threeLive(): Promise<Setup> {
+    const s = setup();
+    for (const t of all) s.cloud.seed(t, [A]);
+    s.worker.setDemand(live(all));
+    for (const t of all) await s.worker.process(targetKey(t));
+    expect(s.cloud.calls).toEqual(all.map((t) => `get ${targetKey(t)}`));
+    s.cloud.calls.length = 0;
+    return s;
+  }
+
+  it('one LIST per interval refreshes every target of the group: no GET per target', async () => {
+    const s = await threeLive();
+    for (let i = 0; i < 3; i++) {
+      await s.clock.advance(DRIFT_MS);
+      for (const t of all) expect(await s.worker.process(targetKey(t))).toEqual({ kind: 'done', requeueAfterMs: DRIFT_MS });
+    }
+    expect(s.cloud.calls).toEqual([LIST, LIST, LIST]);
+    expect(s.worker.dueForDriftCheck()).toEqual([]);
+  });
+
+  it('an identity dropped out of band from another target of the group is seen by the LIST and repaired with the listed etag', async () => {
+    const s = await threeLive();
+    s.cloud.seed(SS2, []); // an AKS upgrade dropped it
+    await s.clock.advance(DRIFT_MS);
+    s.hooks.length = 0;
+    await s.worker.process(KEY); // SS1's check lists the group
+    expect(s.worker.observed(targetKey(SS2))).toEqual(new Set());
+    expect(s.hooks).toEqual(['observed']); // the controller re-plans (SS2 Assigned → Created) and requeues SS2
+    expect(s.worker.setDemand(live(all))).toEqual([targetKey(SS2)]);
+    expect(await s.worker.process(targetKey(SS2))).toEqual({ kind: 'again' });
+    expect(s.cloud.calls).toEqual([LIST, `update ${targetKey(SS2)} +a -`]);
+    expect(s.cloud.on(SS2)).toEqual(['a']);
+  });
+
+  it('a write planned from a LIST is conditioned on the listed etag (a change since answers 412 and is re-read)', async () => {
+    const s = await threeLive();
+    s.cloud.seed(SS2, []);
+    await s.clock.advance(DRIFT_MS);
+    await s.worker.process(KEY);
+    s.cloud.seed(SS2, [B]); // someone else writes after the list
+    s.worker.setDemand(live(all));
+    await s.worker.process(targetKey(SS2));
+    expect(s.hooks).toContain('precondition');
+    expect(s.cloud.calls.slice(1, 3)).toEqual([`update ${targetKey(SS2)} +a -`, `get ${targetKey(SS2)}`]);
+    await waitFor(async () => (await s.worker.process(targetKey(SS2))).kind === 'done', 'the write to settle');
+    expect(s.cloud.on(SS2)).toEqual(['a', 'b']);
+  });
+
+  it('a target missing from the LIST is read with a GET, never concluded gone from the list alone', async () => {
+    const s = await threeLive();
+    s.cloud.hiddenFromList.add(targetKey(SS2));
+    await s.clock.advance(DRIFT_MS);
+    await s.worker.process(targetKey(SS2));
+    expect(s.cloud.calls).toEqual([LIST, `get ${targetKey(SS2)}`]);
+    expect(s.worker.observed(targetKey(SS2))).toEqual(new Set([A]));
+    expect(s.worker.states().get(targetKey(SS2))?.observed).toEqual(new Set([A])); // still known, not forgotten as gone
+    // The others were refreshed by that LIST: their passes cost nothing.
+    await s.worker.process(KEY);
+    await s.worker.process(targetKey(SS3));
+    expect(s.cloud.calls).toHaveLength(2);
+  });
+
+  it('passes due while a LIST is in flight wait for it; a LIST sent before a write does not overwrite its answer', async () => {
+    const s = await threeLive();
+    await s.clock.advance(DRIFT_MS / 2);
+    s.worker.setDemand(new Map([...live([SS1, SS3]), ...live([SS2], [A, B])]));
+    await s.worker.process(targetKey(SS2)); // written: SS2's next check is half an interval after the others'
+    await s.clock.advance(DRIFT_MS / 2);
+    s.cloud.calls.length = 0;
+    let release!: () => void;
+    s.cloud.listGate = new Promise((r) => (release = r));
+    const p1 = s.worker.process(KEY); // starts the LIST (held in flight)
+    const p3 = s.worker.process(targetKey(SS3)); // due too: joins it
+    // SS2 gets another identity meanwhile: its write answers after the LIST was sent.
+    s.worker.setDemand(new Map([...live([SS1, SS3]), ...live([SS2], [A, B, KUBELET])]));
+    await s.worker.process(targetKey(SS2));
+    release();
+    await Promise.all([p1, p3]);
+    expect(s.cloud.calls).toEqual([LIST, `update ${targetKey(SS2)} +kubelet -`]);
+    // The LIST's snapshot of SS2 (taken before the write) did not replace the write's answer.
+    expect(s.worker.observed(targetKey(SS2))).toEqual(new Set([A, B, KUBELET]));
+    expect(s.worker.dueForDriftCheck()).toEqual([]);
+  });
+
+  it('a failed LIST falls back to GETs for one interval; a throttled one retries the pass later without GETs', async () => {
+    const s = await threeLive();
+    await s.clock.advance(DRIFT_MS);
+    s.cloud.listErrors.push(new TransientArmError('boom', { statusCode: 500 }));
+    await s.worker.process(KEY);
+    expect(s.cloud.calls).toEqual([LIST, `get ${KEY}`]);
+    s.cloud.calls.length = 0;
+    await s.worker.process(targetKey(SS2)); // not refreshed by the failed LIST; no new LIST this interval
+    expect(s.cloud.calls).toEqual([`get ${targetKey(SS2)}`]);
+    s.cloud.calls.length = 0;
+    await s.clock.advance(DRIFT_MS); // the next interval lists again
+    await s.worker.process(targetKey(SS3));
+    expect(s.cloud.calls).toEqual([LIST]);
+    s.cloud.calls.length = 0;
+    await s.clock.advance(DRIFT_MS);
+    s.cloud.listErrors.push(new ThrottledError('slow down', { retryAfterMs: 7_000, scope: 'target', statusCode: 429 }));
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 7_000 });
+    expect(s.cloud.calls).toEqual([LIST]);
+  });
+
+  it('targets of another resource group or kind are listed separately', async () => {
+    const s = setup();
+    const VM: Target = { kind: 'vm', subscriptionId: SUB, resourceGroup: RG, name: 'vm1' };
+    for (const t of [SS1, OTHER_RG, VM]) s.cloud.seed(t, [A]);
+    s.worker.setDemand(live([SS1, OTHER_RG, VM]));
+    for (const t of [SS1, OTHER_RG, VM]) await s.worker.process(targetKey(t));
+    s.cloud.calls.length = 0;
+    await s.clock.advance(DRIFT_MS);
+    for (const t of [SS1, OTHER_RG, VM]) await s.worker.process(targetKey(t));
+    expect(s.cloud.calls.sort()).toEqual([LIST, `list vm:${SUB}/${RG}`.toLowerCase(), `list vmss:${SUB}/rg-other`.toLowerCase()].sort());
   });
 });
