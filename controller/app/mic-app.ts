@@ -10,7 +10,7 @@ import { IdentityValidator, type IdentityReader } from '../cloud/identity-valida
 import { EventRecorder } from '../kube/event-recorder.js';
 import { LeaderElector, type LockPermissionDenial, type StopReason } from '../kube/leader-election.js';
 import { PermissionReporter, skipWhenForbidden } from '../kube/permissions.js';
-import { isForbidden } from '../kube/client.js';
+import { isForbidden, KUBE_REQUEST_TIMEOUT_MS, makeApiClient } from '../kube/client.js';
 import type { PodConditionWriter } from '../reconcile/controller.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type MicMetrics } from '../observability/metrics.js';
@@ -81,7 +81,7 @@ export class MicApp {
     o = { ...o, metrics: this.metrics };
     this.#o = o;
     const opts = o.options;
-    const core = o.kc.makeApiClient(CoreV1Api);
+    const core = makeApiClient(o.kc, CoreV1Api, { requestTimeoutMs: KUBE_REQUEST_TIMEOUT_MS });
     this.ownership = new ConfigMapOwnershipStore(core, opts.micPodNamespace);
     this.events = new EventRecorder({ kc: o.kc, clock: this.#clock, logger: o.logger, instance: opts.leaderElectionInstance });
     this.permissions = new PermissionReporter({
@@ -142,7 +142,7 @@ export class MicApp {
         confirmMaxAgeMs: opts.identityAssignmentReconcileIntervalMs,
       },
       state: this.state,
-      writer: new KubeAssignedIdentityWriter(o.kc.makeApiClient(CustomObjectsApi)),
+      writer: new KubeAssignedIdentityWriter(makeApiClient(o.kc, CustomObjectsApi, { requestTimeoutMs: KUBE_REQUEST_TIMEOUT_MS })),
       worker: this.worker,
       events: this.events,
       clock: this.#clock,

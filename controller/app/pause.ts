@@ -8,7 +8,7 @@
  * permission is reported once.
  */
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { isForbidden, isNotFound } from '../kube/client.js';
+import { isForbidden, isNotFound, KUBE_REQUEST_TIMEOUT_MS, makeApiClient } from '../kube/client.js';
 import { SupervisedInformer } from '../kube/informer.js';
 import type { MissingPermission } from '../kube/permissions.js';
 import type { Logger } from '../observability/logger.js';
@@ -55,7 +55,7 @@ export class PauseSwitch {
 
   constructor(o: PauseSwitchOptions) {
     this.#o = o;
-    const core = o.kc.makeApiClient(CoreV1Api);
+    const core = makeApiClient(o.kc, CoreV1Api, { requestTimeoutMs: KUBE_REQUEST_TIMEOUT_MS });
     this.#core = o.core ?? core;
     const fieldSelector = `metadata.name=${o.name}`;
     this.#informer = new SupervisedInformer<V1ConfigMap>({

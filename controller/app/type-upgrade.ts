@@ -15,7 +15,7 @@ import { CustomObjectsApi, type CoreV1Api, type KubeConfig } from '@kubernetes/c
 import { CoreV1Api as CoreApi } from '@kubernetes/client-node';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../api/guards.js';
 import { GROUP, PLURALS, VERSION } from '../api/types.js';
-import { isNotFound } from '../kube/client.js';
+import { isNotFound, KUBE_REQUEST_TIMEOUT_MS, makeApiClient } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Options of {@link runTypeUpgrade}. */
@@ -30,8 +30,8 @@ export interface TypeUpgradeOptions {
 
 /** Runs the upgrade unless the marker key exists. Returns true when it ran. */
 export async function runTypeUpgrade(o: TypeUpgradeOptions): Promise<boolean> {
-  const core: CoreV1Api = o.kc.makeApiClient(CoreApi);
-  const custom = o.kc.makeApiClient(CustomObjectsApi);
+  const core: CoreV1Api = makeApiClient(o.kc, CoreApi, { requestTimeoutMs: KUBE_REQUEST_TIMEOUT_MS });
+  const custom = makeApiClient(o.kc, CustomObjectsApi, { requestTimeoutMs: KUBE_REQUEST_TIMEOUT_MS });
   let cm;
   try {
     cm = await core.readNamespacedConfigMap({ name: o.configMapName, namespace: o.namespace });

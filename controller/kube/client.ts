@@ -124,6 +124,13 @@ function preMiddleware(fn: (ctx: RequestContext) => void): ObservableMiddleware 
   };
 }
 
+/**
+ * Upper bound of one Kubernetes API request made by the controller's own clients (not watches): a
+ * request that hangs (a half-open connection, an overloaded API server) must not stall leadership
+ * start-up or the sync loop forever; it fails and the caller's retry takes over.
+ */
+export const KUBE_REQUEST_TIMEOUT_MS = 30_000;
+
 /** Options for {@link makeApiClient}. */
 export interface ApiClientOptions {
   /**

@@ -28,7 +28,15 @@ export interface ListPagesOptions {
   /** Objects per page (`limit`); default {@link LIST_PAGE_SIZE}. */
   pageSize?: number;
   signal?: AbortSignal;
+  /**
+   * Upper bound of one page request; default {@link LIST_PAGE_TIMEOUT_MS}. A list that hangs (half-open
+   * connection) fails instead of keeping the informer, and so leadership start-up, waiting forever.
+   */
+  pageTimeoutMs?: number;
 }
+
+/** Default upper bound of one list page request. */
+export const LIST_PAGE_TIMEOUT_MS = 60_000;
 
 /** GETs `path` with `query` through `kc` (auth, TLS, user agent) and returns the parsed JSON body. */
 async function getJson(kc: KubeConfig, path: string, query: Record<string, string | number | undefined>, signal?: AbortSignal): Promise<unknown> {
@@ -63,11 +71,17 @@ export async function* listPages(kc: KubeConfig, path: string, o: ListPagesOptio
       fieldSelector: o.fieldSelector,
       limit: o.pageSize ?? LIST_PAGE_SIZE,
       continue: token,
-    }, o.signal)) as Partial<ListResult> | null;
+    }, pageSignal(o))) as Partial<ListResult> | null;
     const items = Array.isArray(body?.items) ? body.items : [];
     token = body?.metadata?.continue || undefined;
     yield { items, metadata: { resourceVersion: body?.metadata?.resourceVersion } };
   } while (token !== undefined);
+}
+
+/** The caller's signal (if any) bounded by the page timeout. */
+function pageSignal(o: ListPagesOptions): AbortSignal {
+  const timeout = AbortSignal.timeout(o.pageTimeoutMs ?? LIST_PAGE_TIMEOUT_MS);
+  return o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
 }
 
 function isAsyncIterable(x: unknown): x is AsyncIterable<ListResult> {
