@@ -205,6 +205,18 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
   };
 
   const diff = diffAssignments(desiredState.desired, snapshot.assigned);
+  // An `Assigned` AAI that is no longer wanted goes before its identity leaves the target: the target
+  // keeps the identity until the AAI is gone (deleted now, below). So NMI stops serving it first, and a
+  // leader killed between an ARM removal and the AAI deletion never leaves an `Assigned` AAI whose
+  // identity is gone (which, matched by name, could be wanted again before the next leader acts).
+  // Targets not adopted yet keep upstream's order: the AAI waits for adoption (see pendingRemoval).
+  for (const aai of diff.remove) {
+    if (statusOf(aai) !== 'Assigned') continue;
+    const id = embeddedIdentityId(aai);
+    const tp = targetPlan(aai.spec.nodename ?? aai.metadata.labels?.[NODENAME_LABEL] ?? '');
+    if (!id || !tp || stateOf(tp.key).adopted === false) continue;
+    tp.desired.add(id);
+  }
   const kube: KubePlan = { create: [], update: [], assign: [], remove: [], pendingRemoval: [], pendingAssignment: [], demote: [] };
 
   /** Whether a new assignment may be reported `Assigned` now; asks for a fresh read when only age stands in the way. */

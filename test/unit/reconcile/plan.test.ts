@@ -251,16 +251,16 @@ const cases: PlanCase[] = [
 
   // ----- removal
   {
-    name: 'undesired AAI whose identity is owned, present and not desired elsewhere → pending removal',
+    name: 'undesired Assigned AAI whose identity is owned and present → removed first; the target keeps the identity until the AAI is gone',
     seed: { nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA)] },
     states: { [SS1]: { observed: [A], owned: [A] } },
-    expected: { ...noKubeWork, pendingRemoval: [aaiKey('p1')], targets: { [SS1]: { desired: [], waiting: 1, adoptable: [A] } } },
+    expected: { ...noKubeWork, remove: [aaiKey('p1')], targets: { [SS1]: { desired: [A], waiting: 0, adoptable: [A] } } },
   },
   {
-    name: 'owned identity on a target not yet observed → pending removal (wait for ARM)',
+    name: 'owned identity on a target not yet observed, undesired Assigned AAI → the AAI goes first, the identity stays',
     seed: { nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA)] },
     states: { [SS1]: { owned: [A] } },
-    expected: { ...noKubeWork, pendingRemoval: [aaiKey('p1')] },
+    expected: { ...noKubeWork, remove: [aaiKey('p1')], targets: { [SS1]: { desired: [A], waiting: 0, adoptable: [A] } } },
   },
   {
     name: 'identity still used by a pod on another node of the same scale set → removed at once, stays desired',
@@ -319,10 +319,10 @@ const cases: PlanCase[] = [
     expected: { ...noKubeWork, remove: [aaiKey('p1')], targets: { [SS1]: { desired: [A], waiting: 0, adoptable: [A] } } },
   },
   {
-    name: 'terminating undesired AAI whose identity is owned and present → pending removal',
+    name: 'terminating undesired Assigned AAI whose identity is owned and present → removed first, the identity stays',
     seed: { nodes, identities: [idA], bindings: [bA], assigned: [assigned(p1, idA, bA, terminating())] },
     states: { [SS1]: { observed: [A], owned: [A] } },
-    expected: { ...noKubeWork, pendingRemoval: [aaiKey('p1')] },
+    expected: { ...noKubeWork, remove: [aaiKey('p1')] },
   },
   {
     name: 'Created AAIs are adoptable too (a previous controller may have added the identity before marking them)',
