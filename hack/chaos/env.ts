@@ -59,7 +59,8 @@ export interface Replica {
   forceNamespaced: boolean;
   /** When set, the next PATCH this replica sends is followed at once by its crash. */
   crashAfterWrite: boolean;
-  state: 'running' | 'crashed' | 'stopped';
+  /** `exited`: the replica lost its lease and ended itself, as the real process does (exit 1, restarted by its Deployment). */
+  state: 'running' | 'crashed' | 'stopped' | 'exited';
 }
 
 /** One ARM write as the fence saw it. */
@@ -92,6 +93,8 @@ export class ChaosEnv {
   readonly writes: FencedWrite[] = [];
   /** Fencing violations: writes sent by a replica that did not hold a live lease. */
   readonly fenceViolations: string[] = [];
+  /** Replicas that lost their lease while running (renewals late or failed) and exited. */
+  leaseLosses = 0;
   readonly #o: ChaosEnvOptions;
   #replicaSeq = 0;
 
@@ -217,6 +220,8 @@ export class ChaosEnv {
       kc: this.kc,
       logger,
       serveProbes: false,
+      // As in production (run.ts): a replica that lost its lease exits; its Deployment starts a new pod.
+      onLeadershipLost: () => void this.#exit(replica),
     });
     this.replicas.push(replica);
     await replica.app.start();
@@ -229,6 +234,23 @@ export class ChaosEnv {
     r.state = 'crashed';
     await r.app.elector.stop();
     await r.app.stop();
+  }
+
+  /** A replica that lost its lease ends itself (the process exits in production). */
+  async #exit(r: Replica): Promise<void> {
+    if (r.state !== 'running') return;
+    r.state = 'exited';
+    this.leaseLosses++;
+    await r.app.stop();
+  }
+
+  /** One line per replica still running: leadership, activity and informer states (for convergence failures). */
+  describeReplicas(): string {
+    return this.running().map((r) => {
+      const h = r.app.health();
+      const informers = (['pods', 'nodes', 'identities', 'bindings', 'assigned'] as const).map((n) => `${n}:${r.app.state[n].state()}${r.app.state[n].hasSynced() ? '' : '(unsynced)'}`).join(',');
+      return `${r.name}{leader ${r.app.elector.isLeader()}, active ${r.app.active}, sync loop ${h.syncLoopRunning}, observed ${r.app.elector.getLeader() ?? '-'}, ${informers}}`;
+    }).join(' ') || 'none running';
   }
 
   /** Graceful stop (releases the lease). */

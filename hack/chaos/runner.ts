@@ -55,6 +55,8 @@ export interface ChaosReport {
   maxConvergeMs: number;
   armWrites: number;
   replicasStarted: number;
+  /** Replicas that lost their lease while running and exited (replaced like a restarted pod). */
+  leaseLosses: number;
   /** Out-of-band actions by actor and outcome (`policy.written`, `upgrade.gave-up`, ...). */
   actors: Record<string, number>;
   /** Invariant (a): controller writes checked; (b): Assigned observations, of which inside a repair window. */
@@ -121,7 +123,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const az = env.azure.controls;
   const report: ChaosReport = {
     seed: o.seed, steps: 0, actions: {}, faults: {}, checks: 0, quiescencePoints: 0, maxConvergeMs: 0,
-    armWrites: 0, replicasStarted: 0, violations: [], logLines: env.logLines, clientSecret: env.azure.clientSecret, durationMs: 0,
+    armWrites: 0, replicasStarted: 0, leaseLosses: 0, violations: [], logLines: env.logLines, clientSecret: env.azure.clientSecret, durationMs: 0,
     actors: {}, controllerWritesChecked: 0, assignedObservations: 0, assignedInWindow: 0, maxStaleAssignedMs: 0, meanStepMs: 0,
   };
   const seenViolations = new Set<string>();
@@ -250,7 +252,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     report.maxConvergeMs = Math.max(report.maxConvergeMs, ms);
     if (problems.length > 0) {
       const leader = env.leader()?.name ?? 'none';
-      violation(`not converged ${Math.round(ms / 1000)} s after ${label} (leader ${leader}, lease ${env.lease().holder ?? 'none'}, recent ${recent.join(' ')}): ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (+${problems.length - 6} more)` : ''}`);
+      const lease = env.lease();
+      violation(`not converged ${Math.round(ms / 1000)} s after ${label} (leader ${leader}, lease ${lease.holder ?? 'none'} ${lease.expiresAt > Date.now() ? 'live' : 'expired'}, replicas ${env.describeReplicas()}, recent ${recent.join(' ')}): ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (+${problems.length - 6} more)` : ''}`);
     }
     else log(`converged after ${label} in ${ms} ms`);
   };
@@ -458,6 +461,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     report.maxStaleAssignedMs = sampler.maxStaleMs;
     report.meanStepMs = report.steps > 0 ? (Date.now() - started) / report.steps : 0;
     report.armWrites = env.writes.length;
+    report.leaseLosses = env.leaseLosses;
     report.durationMs = Date.now() - started;
     await env.stop();
   }
@@ -471,7 +475,7 @@ export function formatReport(r: ChaosReport): string {
     `chaos seed=${r.seed} steps=${r.steps} duration=${(r.durationMs / 1000).toFixed(1)}s`,
     `actions: ${bag(r.actions)}`,
     `faults injected (${Object.values(r.faults).reduce((s, n) => s + n, 0)}): ${bag(r.faults)}`,
-    `replicas started: ${r.replicasStarted}; ARM writes: ${r.armWrites}; mean step ${r.meanStepMs.toFixed(0)} ms`,
+    `replicas started: ${r.replicasStarted} (${r.leaseLosses} exited after losing the lease); ARM writes: ${r.armWrites}; mean step ${r.meanStepMs.toFixed(0)} ms`,
     `out-of-band actions: ${bag(r.actors)}`,
     `(a) controller writes checked: ${r.controllerWritesChecked}; (b) Assigned observations: ${r.assignedObservations}, inside a repair window: ${r.assignedInWindow}, longest: ${(r.maxStaleAssignedMs / 1000).toFixed(1)}s`,
     `invariant checks: ${r.checks}; quiescence points: ${r.quiescencePoints}; slowest convergence: ${(r.maxConvergeMs / 1000).toFixed(1)}s`,
