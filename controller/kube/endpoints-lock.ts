@@ -5,9 +5,8 @@
  * makes an upstream MIC (any v1.x) stand by.
  */
 import type { ConfigurationOptions, V1Endpoints } from '@kubernetes/client-node';
-import { isNotFound } from './client.js';
-import type { ObjectReferenceLike } from './event-recorder.js';
-import { UNREADABLE_HOLDER, type LeaderElectionRecord, type LockObservation, type ResourceLock } from './resource-lock.js';
+import { ObjectLock } from './object-lock.js';
+import { UNREADABLE_HOLDER, type LeaderElectionRecord, type LockObservation } from './resource-lock.js';
 
 /** Annotation holding the record (client-go's `LeaderElectionRecordAnnotationKey`). */
 export const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader';
@@ -67,67 +66,39 @@ export function decodeLeaderRecord(raw: string, defaultDurationSeconds: number):
 }
 
 /** Endpoints-annotation lock (see the module comment). */
-export class EndpointsLock implements ResourceLock {
+export class EndpointsLock extends ObjectLock<V1Endpoints> {
   readonly kind = 'Endpoints' as const;
-  readonly key: string;
   readonly resource = 'endpoints';
+  protected readonly apiVersion = 'v1';
   readonly #api: EndpointsApi;
-  readonly #namespace: string;
-  readonly #name: string;
-  readonly #defaultDurationSeconds: number;
-  #object: V1Endpoints | undefined;
 
   constructor(api: EndpointsApi, namespace: string, name: string, defaultDurationSeconds: number) {
+    super(namespace, name, defaultDurationSeconds);
     this.#api = api;
-    this.#namespace = namespace;
-    this.#name = name;
-    this.#defaultDurationSeconds = defaultDurationSeconds;
-    this.key = `${namespace}/${name}`;
   }
 
-  async get(options?: ConfigurationOptions): Promise<LockObservation | undefined> {
-    try {
-      this.#object = await this.#api.readNamespacedEndpoints({ name: this.#name, namespace: this.#namespace }, options);
-    } catch (err) {
-      if (isNotFound(err)) {
-        this.#object = undefined;
-        return undefined;
-      }
-      throw err;
-    }
-    return this.#observation(this.#object);
+  protected readObject(options?: ConfigurationOptions): Promise<V1Endpoints> {
+    return this.#api.readNamespacedEndpoints({ name: this.name, namespace: this.namespace }, options);
   }
 
-  async create(record: LeaderElectionRecord, options?: ConfigurationOptions): Promise<LockObservation> {
-    const body: V1Endpoints = {
-      apiVersion: 'v1',
-      kind: 'Endpoints',
-      metadata: { name: this.#name, namespace: this.#namespace, annotations: { [LEADER_ANNOTATION]: encodeLeaderRecord(record) } },
-    };
-    this.#object = await this.#api.createNamespacedEndpoints({ namespace: this.#namespace, body }, options);
-    return this.#observation(this.#object);
+  protected createObject(body: V1Endpoints, options?: ConfigurationOptions): Promise<V1Endpoints> {
+    return this.#api.createNamespacedEndpoints({ namespace: this.namespace, body }, options);
   }
 
-  async update(record: LeaderElectionRecord, options?: ConfigurationOptions): Promise<LockObservation> {
-    const current = this.#object;
-    if (!current) return this.create(record, options);
-    const body: V1Endpoints = {
-      ...current,
-      metadata: { ...current.metadata, annotations: { ...(current.metadata?.annotations ?? {}), [LEADER_ANNOTATION]: encodeLeaderRecord(record) } },
-    };
-    this.#object = await this.#api.replaceNamespacedEndpoints({ name: this.#name, namespace: this.#namespace, body }, options);
-    return this.#observation(this.#object);
+  protected replaceObject(body: V1Endpoints, options?: ConfigurationOptions): Promise<V1Endpoints> {
+    return this.#api.replaceNamespacedEndpoints({ name: this.name, namespace: this.namespace, body }, options);
   }
 
-  eventTarget(): ObjectReferenceLike | undefined {
-    const m = this.#object?.metadata;
-    return m ? { apiVersion: 'v1', kind: 'Endpoints', name: this.#name, namespace: this.#namespace, uid: m.uid, resourceVersion: m.resourceVersion } : undefined;
+  protected withRecord(current: V1Endpoints | undefined, record: LeaderElectionRecord): V1Endpoints {
+    const annotation = { [LEADER_ANNOTATION]: encodeLeaderRecord(record) };
+    if (!current) return { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: this.name, namespace: this.namespace, annotations: annotation } };
+    return { ...current, metadata: { ...current.metadata, annotations: { ...(current.metadata?.annotations ?? {}), ...annotation } } };
   }
 
-  #observation(ep: V1Endpoints): LockObservation {
+  protected observe(ep: V1Endpoints): LockObservation {
     const raw = ep.metadata?.annotations?.[LEADER_ANNOTATION];
     // An Endpoints object without the annotation is a free lock (client-go creates the annotation on update).
-    if (raw === undefined) return { record: { holderIdentity: '', leaseDurationSeconds: this.#defaultDurationSeconds, leaderTransitions: 0 }, fingerprint: '' };
-    return { record: decodeLeaderRecord(raw, this.#defaultDurationSeconds), fingerprint: raw };
+    if (raw === undefined) return { record: { holderIdentity: '', leaseDurationSeconds: this.defaultDurationSeconds, leaderTransitions: 0 }, fingerprint: '' };
+    return { record: decodeLeaderRecord(raw, this.defaultDurationSeconds), fingerprint: raw };
   }
 }

@@ -3,9 +3,8 @@
  * fractional digits), which a real API server insists on.
  */
 import type { ConfigurationOptions, V1Lease } from '@kubernetes/client-node';
-import { isNotFound } from './client.js';
-import type { ObjectReferenceLike } from './event-recorder.js';
-import type { LeaderElectionRecord, LockObservation, ResourceLock } from './resource-lock.js';
+import { ObjectLock } from './object-lock.js';
+import type { LeaderElectionRecord, LockObservation } from './resource-lock.js';
 import { parseKubeTime, toMicroTime } from './time.js';
 
 /** The Lease calls the lock makes; `CoordinationV1Api` satisfies it. */
@@ -16,78 +15,53 @@ export interface LeaseApi {
 }
 
 /** Lease lock (see the module comment). */
-export class LeaseLock implements ResourceLock {
+export class LeaseLock extends ObjectLock<V1Lease> {
   readonly kind = 'Lease' as const;
-  readonly key: string;
   readonly resource = 'leases.coordination.k8s.io';
+  protected readonly apiVersion = 'coordination.k8s.io/v1';
   readonly #api: LeaseApi;
-  readonly #namespace: string;
-  readonly #name: string;
-  readonly #defaultDurationSeconds: number;
-  #object: V1Lease | undefined;
 
   constructor(api: LeaseApi, namespace: string, name: string, defaultDurationSeconds: number) {
+    super(namespace, name, defaultDurationSeconds);
     this.#api = api;
-    this.#namespace = namespace;
-    this.#name = name;
-    this.#defaultDurationSeconds = defaultDurationSeconds;
-    this.key = `${namespace}/${name}`;
   }
 
   /** The Lease as last read or written. */
   get lease(): Readonly<V1Lease> | undefined {
-    return this.#object;
+    return this.object;
   }
 
-  async get(options?: ConfigurationOptions): Promise<LockObservation | undefined> {
-    try {
-      this.#object = await this.#api.readNamespacedLease({ name: this.#name, namespace: this.#namespace }, options);
-    } catch (err) {
-      if (isNotFound(err)) {
-        this.#object = undefined;
-        return undefined;
-      }
-      throw err;
-    }
-    return this.#observation(this.#object);
+  protected readObject(options?: ConfigurationOptions): Promise<V1Lease> {
+    return this.#api.readNamespacedLease({ name: this.name, namespace: this.namespace }, options);
   }
 
-  async create(record: LeaderElectionRecord, options?: ConfigurationOptions): Promise<LockObservation> {
-    const body: V1Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.#name, namespace: this.#namespace }, spec: this.#spec(record) };
-    this.#object = await this.#api.createNamespacedLease({ namespace: this.#namespace, body }, options);
-    return this.#observation(this.#object);
+  protected createObject(body: V1Lease, options?: ConfigurationOptions): Promise<V1Lease> {
+    return this.#api.createNamespacedLease({ namespace: this.namespace, body }, options);
   }
 
-  async update(record: LeaderElectionRecord, options?: ConfigurationOptions): Promise<LockObservation> {
-    const current = this.#object;
-    if (!current) return this.create(record, options);
-    const body: V1Lease = { ...current, spec: { ...current.spec, ...this.#spec(record) } };
-    this.#object = await this.#api.replaceNamespacedLease({ name: this.#name, namespace: this.#namespace, body }, options);
-    return this.#observation(this.#object);
+  protected replaceObject(body: V1Lease, options?: ConfigurationOptions): Promise<V1Lease> {
+    return this.#api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }, options);
   }
 
-  eventTarget(): ObjectReferenceLike | undefined {
-    const m = this.#object?.metadata;
-    return m ? { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: this.#name, namespace: this.#namespace, uid: m.uid, resourceVersion: m.resourceVersion } : undefined;
-  }
-
-  #spec(r: LeaderElectionRecord): NonNullable<V1Lease['spec']> {
-    return {
+  protected withRecord(current: V1Lease | undefined, r: LeaderElectionRecord): V1Lease {
+    const spec: NonNullable<V1Lease['spec']> = {
       holderIdentity: r.holderIdentity,
       leaseDurationSeconds: r.leaseDurationSeconds,
       ...(r.acquireTime !== undefined ? { acquireTime: toMicroTime(r.acquireTime) } : {}),
       ...(r.renewTime !== undefined ? { renewTime: toMicroTime(r.renewTime) } : {}),
       leaseTransitions: r.leaderTransitions,
     };
+    if (!current) return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec };
+    return { ...current, spec: { ...current.spec, ...spec } };
   }
 
-  #observation(lease: V1Lease): LockObservation {
+  protected observe(lease: V1Lease): LockObservation {
     const s = lease.spec ?? {};
     const renew = parseKubeTime(s.renewTime);
     return {
       record: {
         holderIdentity: s.holderIdentity ?? '',
-        leaseDurationSeconds: s.leaseDurationSeconds && s.leaseDurationSeconds > 0 ? s.leaseDurationSeconds : this.#defaultDurationSeconds,
+        leaseDurationSeconds: s.leaseDurationSeconds && s.leaseDurationSeconds > 0 ? s.leaseDurationSeconds : this.defaultDurationSeconds,
         acquireTime: parseKubeTime(s.acquireTime),
         renewTime: renew,
         leaderTransitions: s.leaseTransitions ?? 0,
