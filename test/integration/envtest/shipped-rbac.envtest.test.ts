@@ -8,21 +8,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { createAzureCloudProvider } from '../../../controller/app/cloud.js';
-import { MicApp } from '../../../controller/app/mic-app.js';
-import { GROUP, PLURALS, VERSION, type AzureAssignedIdentity } from '../../../controller/api/types.js';
-import { defaultMicOptions } from '../../../controller/config/options.js';
+import type { MicApp } from '../../../controller/app/mic-app.js';
 import { parseFlags } from '../../../controller/config/flags.js';
 import { LEADER_ANNOTATION } from '../../../controller/kube/endpoints-lock.js';
-import { createLogger } from '../../../controller/observability/logger.js';
 import { OWNERSHIP_LABEL } from '../../../controller/reconcile/ownership.js';
 import { readyVerdict } from '../../../controller/observability/probes.js';
-import { emulatorCloudConfig } from '../../../hack/emulators/azure/cloud-config.js';
 import { startAzureEmulator, vmssInstanceProviderId, type AzureEmulator } from '../../../hack/emulators/azure/index.js';
 import { envtestAssets, forceDeletePod, serviceAccountUser, startEnvtest, type Envtest } from '../../support/envtest.js';
+import { createIdentityWithBinding, identitiesOn, startMicAs, waitForOneAssigned } from '../../support/envtest-mic.js';
 import { waitFor } from '../../support/wait.js';
 
 const SUB = '00000000-0000-0000-0000-0000000000f1';
@@ -112,31 +107,11 @@ const assets = envtestAssets();
     const custom = env.kc.makeApiClient(CustomObjectsApi);
     const clientID = '00000000-0000-0000-0000-0000000000f2';
     const resourceID = azure.controls.addIdentity(SUB, RG, 'shipped-id', { clientId: clientID });
-    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURALS.AzureIdentity,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'AzureIdentity', metadata: { name: 'shipped-id', namespace: 'default' }, spec: { type: 0, resourceID, clientID } } });
-    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURALS.AzureIdentityBinding,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'AzureIdentityBinding', metadata: { name: 'shipped-binding', namespace: 'default' }, spec: { azureIdentity: 'shipped-id', selector: 'shipped' } } });
-
-    const stream = new PassThrough();
-    stream.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
-    const logger = createLogger({ stream, level: 'info' });
-    mic = new MicApp({
-      options: {
-        ...defaultMicOptions({}),
-        micPodNamespace: micNamespace,
-        leaderElectionNamespace: deployed.leaderElectionNamespace,
-        leaderElectionName: deployed.leaderElectionName,
-        leaderElectionInstance: 'mic-0',
-        leaderElectionDurationMs: 3000,
-        httpProbePort: 0,
-        prometheusPort: 0,
-        armBatchWindowMs: 100,
-      },
-      subscriptionId: SUB, resourceGroup: RG, clusterIdentityClientId: '',
-      cloud: createAzureCloudProvider(emulatorCloudConfig(azure, SUB, RG), { logger, updateIntervalInMs: 100 }),
-      kc: env.kubeConfigFor(sa.name, sa.groups), logger, serveProbes: false,
+    await createIdentityWithBinding(custom, { namespace: 'default', name: 'shipped-id', resourceID, clientID, selector: 'shipped' });
+    mic = await startMicAs({
+      kc: env.kubeConfigFor(sa.name, sa.groups), azure, subscriptionId: SUB, resourceGroup: RG, lines,
+      options: { micPodNamespace: micNamespace, leaderElectionNamespace: deployed.leaderElectionNamespace, leaderElectionName: deployed.leaderElectionName },
     });
-    await mic.start();
     await waitFor(() => mic!.active, 'the controller to lead under the shipped RBAC', 30_000);
 
     const lockNs = deployed.leaderElectionNamespace;
@@ -147,17 +122,14 @@ const assets = envtestAssets();
 
     await admin.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'shipped-0', namespace: 'default', labels: { aadpodidbinding: 'shipped' } }, spec: { nodeName: NODE, containers: [{ name: 'app', image: 'busybox' }] } } });
     const vmssId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachineScaleSets/${VMSS}`;
-    await waitFor(async () => {
-      const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURALS.AzureAssignedIdentity })) as { items: AzureAssignedIdentity[] };
-      return list.items.length === 1 && list.items[0]?.status?.status === 'Assigned';
-    }, 'the AzureAssignedIdentity to be Assigned', 30_000);
-    expect(azure.controls.getResourceIdentities(vmssId).userAssigned.map((s) => s.toLowerCase())).toContain(resourceID.toLowerCase());
+    await waitForOneAssigned(custom);
+    expect(identitiesOn(azure, vmssId)).toContain(resourceID.toLowerCase());
     // The ownership record went to MIC's namespace (the ConfigMap Role), not to the lock namespace.
     const records = await admin.listNamespacedConfigMap({ namespace: micNamespace, labelSelector: OWNERSHIP_LABEL });
     expect(records.items.length).toBeGreaterThan(0);
 
     await forceDeletePod(env.kc, 'default', 'shipped-0');
-    await waitFor(() => !azure.controls.getResourceIdentities(vmssId).userAssigned.map((s) => s.toLowerCase()).includes(resourceID.toLowerCase()), 'the identity to be removed', 30_000);
+    await waitFor(() => !identitiesOn(azure, vmssId).includes(resourceID.toLowerCase()), 'the identity to be removed', 30_000);
 
     expect(mic.permissions.summary()).toEqual([]);
     expect(readyVerdict(mic.health(), Date.now()).status).toBe(200);

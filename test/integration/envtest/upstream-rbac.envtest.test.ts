@@ -6,18 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
-import { createAzureCloudProvider } from '../../../controller/app/cloud.js';
-import { MicApp } from '../../../controller/app/mic-app.js';
-import { GROUP, PLURALS, VERSION, type AzureAssignedIdentity } from '../../../controller/api/types.js';
-import { defaultMicOptions } from '../../../controller/config/options.js';
+import type { MicApp } from '../../../controller/app/mic-app.js';
+import { GROUP, PLURALS, VERSION } from '../../../controller/api/types.js';
 import { LEADER_ANNOTATION } from '../../../controller/kube/endpoints-lock.js';
-import { createLogger } from '../../../controller/observability/logger.js';
 import { readyVerdict } from '../../../controller/observability/probes.js';
-import { emulatorCloudConfig } from '../../../hack/emulators/azure/cloud-config.js';
 import { startAzureEmulator, vmssInstanceProviderId, type AzureEmulator } from '../../../hack/emulators/azure/index.js';
 import { envtestAssets, forceDeletePod, serviceAccountUser, startEnvtest, type Envtest } from '../../support/envtest.js';
+import { createIdentityWithBinding, identitiesOn, startMicAs, waitForOneAssigned } from '../../support/envtest-mic.js';
 import { waitFor } from '../../support/wait.js';
 
 const SUB = '00000000-0000-0000-0000-0000000000e1';
@@ -76,21 +72,11 @@ const assets = envtestAssets();
     const custom = env.kc.makeApiClient(CustomObjectsApi);
     const clientID = '00000000-0000-0000-0000-0000000000e2';
     const resourceID = azure.controls.addIdentity(SUB, RG, 'app-id', { clientId: clientID });
-    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURALS.AzureIdentity,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'AzureIdentity', metadata: { name: 'app-id', namespace: 'default' }, spec: { type: 0, resourceID, clientID } } });
-    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURALS.AzureIdentityBinding,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'AzureIdentityBinding', metadata: { name: 'app-binding', namespace: 'default' }, spec: { azureIdentity: 'app-id', selector: 'app' } } });
-
-    const stream = new PassThrough();
-    stream.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
-    const logger = createLogger({ stream, level: 'info' });
-    mic = new MicApp({
-      options: { ...defaultMicOptions({}), micPodNamespace: 'default', leaderElectionNamespace: 'default', leaderElectionInstance: 'mic-0', leaderElectionDurationMs: 3000, httpProbePort: 0, prometheusPort: 0, armBatchWindowMs: 100 },
-      subscriptionId: SUB, resourceGroup: RG, clusterIdentityClientId: '',
-      cloud: createAzureCloudProvider(emulatorCloudConfig(azure, SUB, RG), { logger, updateIntervalInMs: 100 }),
-      kc: env.kubeConfigFor(sa.name, sa.groups), logger, serveProbes: false,
+    await createIdentityWithBinding(custom, { namespace: 'default', name: 'app-id', resourceID, clientID, selector: 'app' });
+    mic = await startMicAs({
+      kc: env.kubeConfigFor(sa.name, sa.groups), azure, subscriptionId: SUB, resourceGroup: RG, lines,
+      options: { micPodNamespace: 'default', leaderElectionNamespace: 'default' },
     });
-    await mic.start();
     await waitFor(() => mic!.active, 'the controller to lead under upstream RBAC', 30_000);
 
     const ep = await admin.readNamespacedEndpoints({ name: 'aad-pod-identity-mic', namespace: 'default' });
@@ -99,14 +85,11 @@ const assets = envtestAssets();
 
     await admin.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'app-0', namespace: 'default', labels: { aadpodidbinding: 'app' } }, spec: { nodeName: NODES[0], containers: [{ name: 'app', image: 'busybox' }] } } });
     const vmssId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachineScaleSets/${VMSS}`;
-    await waitFor(async () => {
-      const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURALS.AzureAssignedIdentity })) as { items: AzureAssignedIdentity[] };
-      return list.items.length === 1 && list.items[0]?.status?.status === 'Assigned';
-    }, 'the AzureAssignedIdentity to be Assigned', 30_000);
-    expect(azure.controls.getResourceIdentities(vmssId).userAssigned.map((s) => s.toLowerCase())).toContain(resourceID.toLowerCase());
+    await waitForOneAssigned(custom);
+    expect(identitiesOn(azure, vmssId)).toContain(resourceID.toLowerCase());
 
     await forceDeletePod(env.kc, 'default', 'app-0');
-    await waitFor(() => !azure.controls.getResourceIdentities(vmssId).userAssigned.map((s) => s.toLowerCase()).includes(resourceID.toLowerCase()), 'the identity to be removed', 30_000);
+    await waitFor(() => !identitiesOn(azure, vmssId).includes(resourceID.toLowerCase()), 'the identity to be removed', 30_000);
     await waitFor(async () => {
       const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURALS.AzureAssignedIdentity })) as { items: unknown[] };
       return list.items.length === 0;
