@@ -33,7 +33,7 @@ function rows(results: BenchResults): string[][] {
     String(f.params.pods),
     `${n(f.latencyL.p50)}/${n(f.latencyL.p99)}/${n(f.latencyL.max)}`,
     n(f.allAssignedL),
-    `${f.arm.writes}/${f.arm.reads}/${f.arm.polls}/${f.arm.throttled}`,
+    `${f.arm.writes}/${f.arm.reads}/${f.arm.polls}/${f.arm.throttled}/${f.arm.preconditionFailed ?? '-'}`,
     String(f.lowerBoundWrites),
     n(f.writesOverBound),
     n(f.kube.perAssignment, 1),
@@ -46,7 +46,7 @@ function rows(results: BenchResults): string[][] {
   ]);
 }
 
-const HEADER = ['scenario', 'pods', 'p50/p99/max (L)', 'all (L)', 'ARM w/r/p/429', 'bound', 'w/bound', 'kube/assign', 'kube writes/assign', 'CPU s', 'RSS MiB', 'idle RSS', 'end miss/extra', 'targets'];
+const HEADER = ['scenario', 'pods', 'p50/p99/max (L)', 'all (L)', 'ARM w/r/p/429/412', 'bound', 'w/bound', 'kube/assign', 'kube writes/assign', 'CPU s', 'RSS MiB', 'idle RSS', 'end miss/extra', 'targets'];
 
 /** The readable console table plus one line per target verdict. */
 export function renderTable(results: BenchResults): string {
@@ -91,7 +91,7 @@ export function renderMarkdown(results: BenchResults): string {
         `- Controller flags: \`${f.params.controllerFlags.join(' ')}\``,
         `- pod → Assigned: p50 ${n(f.latencyL.p50)} L, p99 ${n(f.latencyL.p99)} L, max ${n(f.latencyL.max)} L (${f.assignedPods} assigned, ${f.neverAssignedPods} never assigned).`,
         `- All Assigned: ${f.allAssignedL === undefined ? 'n/a' : `${n(f.allAssignedL)} L = ${n(f.allAssignedSeconds, 1)} s emulated`}.`,
-        `- ARM: ${f.arm.writes} writes, ${f.arm.reads} reads, ${f.arm.polls} LRO polls, ${f.arm.throttled} × 429; lower bound ${f.lowerBoundWrites} writes${f.writesOverBound === undefined ? '' : ` (measured/bound ${n(f.writesOverBound)})`}.`,
+        `- ARM: ${f.arm.writes} writes, ${f.arm.reads} reads, ${f.arm.polls} LRO polls, ${f.arm.throttled} × 429, ${f.arm.preconditionFailed ?? '(not counted)'} × 412; lower bound ${f.lowerBoundWrites} writes${f.writesOverBound === undefined ? '' : ` (measured/bound ${n(f.writesOverBound)})`}.`,
         ...(f.armCallsPerDay !== undefined ? [`- ARM calls per emulated day: ${int(f.armCallsPerDay)} (upstream users measured 62,230 in this shape).`] : []),
         `- Kubernetes API requests by the controller: ${f.kube.requests}${f.kube.perAssignment === undefined ? '' : ` (${n(f.kube.perAssignment, 1)} per assignment)`}; by verb ${JSON.stringify(f.kube.byVerb)}.`,
         ...(f.kube.aaiWrites !== undefined ? [`- Kubernetes writes per assignment: ${f.kube.aaiWrites} AzureAssignedIdentity creates/updates/status patches for ${f.assignedPods} pods = ${n(f.kube.aaiWritesPerAssignment, 2)}.`] : []),
@@ -132,7 +132,7 @@ ${table}
   watch (what NMI sees) first saw one of its AzureAssignedIdentities \`Assigned\`, divided by L. 1.0 L is
   the best possible for a pod whose identity is not yet on its scale set.
 - **all (L)**: first pod created → last pod \`Assigned\` (burst-type scenarios only).
-- **ARM w/r/p/429**: writes (PATCH), reads (GET of a VM/VMSS or LIST of a resource group's, one each), LRO status polls and 429 answers counted by the Azure emulator.
+- **ARM w/r/p/429/412**: writes (PATCH), reads (GET of a VM/VMSS or LIST of a resource group's, one each), LRO status polls, 429 answers and 412 answers (a write whose \`If-Match\` etag no longer matched; the controller re-reads, re-plans and retries — the re-read is in the reads) counted by the Azure emulator. The scenarios have no other writer, so 412 stays 0 unless the controller raced itself; \`make chaos\` (out-of-band actors) reports the 412s it provokes.
 - **bound**: the lower bound of ARM writes for the same pod changes: per scale set, an ideal pipelined
   single-flight writer; the first wave starts at the first change, each later wave carries every change that
   arrived while the previous write (L) was in flight, a wave costs ⌈net identity delta / 150⌉ writes and a

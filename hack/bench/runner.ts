@@ -108,7 +108,7 @@ export interface ScenarioFigures {
   allAssignedSeconds?: number;
   /** The same in real ms (the burst target allows 2 L + 1 real second). */
   allAssignedRealMs?: number;
-  arm: { writes: number; reads: number; polls: number; throttled: number; total: number };
+  arm: { writes: number; reads: number; polls: number; throttled: number; /** Absent in results recorded before 412s were counted. */ preconditionFailed?: number; total: number };
   /** Steady scenario: ARM calls extrapolated to one emulated day. */
   armCallsPerDay?: number;
   lowerBoundWrites: number;
@@ -397,7 +397,7 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
         ).filter((c) => c.at <= horizonEmu),
         L,
       ).writes;
-  const arm = { writes: counters.writes, reads: counters.reads, polls: counters.polls, throttled: counters.throttled, total: counters.writes + counters.reads + counters.polls };
+  const arm = { writes: counters.writes, reads: counters.reads, polls: counters.polls, throttled: counters.throttled, preconditionFailed: counters.preconditionFailed, total: counters.writes + counters.reads + counters.polls };
   const allAssignedRealMs = latenciesRealMs.length === pods.length && pods.length > 0 && !steady ? lastAssigned - firstCreated : undefined;
   const cpuMs = final && baseline ? final.cpuMs - baseline.cpuMs : 0;
   const memory = (controller?.memorySamples() ?? []).filter((m) => m.t >= measureStart && m.t <= endReal);

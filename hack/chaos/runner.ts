@@ -54,6 +54,8 @@ export interface ChaosReport {
   /** Longest convergence wait (ms). */
   maxConvergeMs: number;
   armWrites: number;
+  /** Controller PATCHes answered 412 (an out-of-band write came between its read and its write; re-read, re-planned, retried). */
+  armPreconditionFailed: number;
   replicasStarted: number;
   /** Replicas that lost their lease while running and exited (replaced like a restarted pod). */
   leaseLosses: number;
@@ -123,7 +125,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const az = env.azure.controls;
   const report: ChaosReport = {
     seed: o.seed, steps: 0, actions: {}, faults: {}, checks: 0, quiescencePoints: 0, maxConvergeMs: 0,
-    armWrites: 0, replicasStarted: 0, leaseLosses: 0, violations: [], logLines: env.logLines, clientSecret: env.azure.clientSecret, durationMs: 0,
+    armWrites: 0, armPreconditionFailed: 0, replicasStarted: 0, leaseLosses: 0, violations: [], logLines: env.logLines, clientSecret: env.azure.clientSecret, durationMs: 0,
     actors: {}, controllerWritesChecked: 0, assignedObservations: 0, assignedInWindow: 0, maxStaleAssignedMs: 0, meanStepMs: 0,
   };
   const seenViolations = new Set<string>();
@@ -461,6 +463,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     report.maxStaleAssignedMs = sampler.maxStaleMs;
     report.meanStepMs = report.steps > 0 ? (Date.now() - started) / report.steps : 0;
     report.armWrites = env.writes.length;
+    report.armPreconditionFailed = env.writes.filter((w) => w.status === 412).length;
     report.leaseLosses = env.leaseLosses;
     report.durationMs = Date.now() - started;
     await env.stop();
@@ -475,7 +478,7 @@ export function formatReport(r: ChaosReport): string {
     `chaos seed=${r.seed} steps=${r.steps} duration=${(r.durationMs / 1000).toFixed(1)}s`,
     `actions: ${bag(r.actions)}`,
     `faults injected (${Object.values(r.faults).reduce((s, n) => s + n, 0)}): ${bag(r.faults)}`,
-    `replicas started: ${r.replicasStarted} (${r.leaseLosses} exited after losing the lease); ARM writes: ${r.armWrites}; mean step ${r.meanStepMs.toFixed(0)} ms`,
+    `replicas started: ${r.replicasStarted} (${r.leaseLosses} exited after losing the lease); ARM writes: ${r.armWrites} (${r.armPreconditionFailed} answered 412 and re-planned); mean step ${r.meanStepMs.toFixed(0)} ms`,
     `out-of-band actions: ${bag(r.actors)}`,
     `(a) controller writes checked: ${r.controllerWritesChecked}; (b) Assigned observations: ${r.assignedObservations}, inside a repair window: ${r.assignedInWindow}, longest: ${(r.maxStaleAssignedMs / 1000).toFixed(1)}s`,
     `invariant checks: ${r.checks}; quiescence points: ${r.quiescencePoints}; slowest convergence: ${(r.maxConvergeMs / 1000).toFixed(1)}s`,

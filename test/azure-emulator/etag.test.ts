@@ -87,11 +87,15 @@ describe('Azure emulator: etag and If-Match', () => {
     const armId = vmssId(SUB, RG, vmss);
     const stale = (await compute.virtualMachineScaleSets.get(RG, vmss)).etag;
     emu.controls.setSystemAssigned(armId, true, 'policy');
+    const before = emu.controls.counters();
     const error = await caught(() =>
       compute.virtualMachineScaleSets.update(RG, vmss, { identity: { type: 'UserAssigned', userAssignedIdentities: delta({ [idB]: {} }) } }, { ...poll, ifMatch: stale }),
     );
     expect(error.statusCode).toBe(412);
     expect(error.code).toBe('PreconditionFailed');
+    // Counted (the bench's ARM column shows them).
+    expect(emu.controls.counters().preconditionFailed).toBe(before.preconditionFailed + 1);
+    expect(emu.controls.counters().byResource[armId.toLowerCase()]?.preconditionFailed).toBe((before.byResource[armId.toLowerCase()]?.preconditionFailed ?? 0) + 1);
     expect(emu.controls.getResourceIdentities(armId)).toEqual({ type: 'SystemAssigned', userAssigned: [] });
   });
 

@@ -22,6 +22,8 @@ export interface ResourceCounters {
   writes: number;
   polls: number;
   throttled: number;
+  /** Answers 412 Precondition Failed (an `If-Match` etag that no longer matched: another writer came first). */
+  preconditionFailed: number;
 }
 
 /** Totals plus per-resource counters. */
@@ -50,10 +52,12 @@ export class AuditLog {
     const field = PLURAL[entry.kind];
     this.#counters[field] += 1;
     if (entry.status === 429) this.#counters.throttled += 1;
+    if (entry.status === 412) this.#counters.preconditionFailed += 1;
     if (entry.resource && field !== 'tokens') {
-      const per = (this.#counters.byResource[entry.resource] ??= { reads: 0, writes: 0, polls: 0, throttled: 0 });
+      const per = (this.#counters.byResource[entry.resource] ??= { reads: 0, writes: 0, polls: 0, throttled: 0, preconditionFailed: 0 });
       per[field] += 1;
       if (entry.status === 429) per.throttled += 1;
+      if (entry.status === 412) per.preconditionFailed += 1;
     }
   }
 
@@ -75,5 +79,5 @@ export class AuditLog {
 }
 
 function emptyCounters(): Counters {
-  return { reads: 0, writes: 0, polls: 0, throttled: 0, tokens: 0, byResource: {} };
+  return { reads: 0, writes: 0, polls: 0, throttled: 0, preconditionFailed: 0, tokens: 0, byResource: {} };
 }
