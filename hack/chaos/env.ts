@@ -50,6 +50,8 @@ export interface ChaosEnvOptions {
   crdDir?: string;
   /** `--clientQps` of the replicas (default: the controller's default, 5). */
   clientQps?: number;
+  /** Called when a replica lost its lease and exits. */
+  onLeaseLost?: (r: Replica) => void;
 }
 
 /** One controller replica. */
@@ -241,6 +243,7 @@ export class ChaosEnv {
     if (r.state !== 'running') return;
     r.state = 'exited';
     this.leaseLosses++;
+    this.#o.onLeaseLost?.(r);
     await r.app.stop();
   }
 

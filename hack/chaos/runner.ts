@@ -3,6 +3,7 @@
  * writers (actors.ts) and faults against two controller replicas, with invariants checked after
  * every step (invariants.ts) and at quiescence points (oracle.ts).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { identityId, vmId, vmssId } from '../emulators/azure/index.js';
 import { ACTOR_KINDS, OutOfBandActors, type ActorKind, type ActorTarget } from './actors.js';
 import { ChaosEnv, CHAOS_RG, CHAOS_SUB, type Replica } from './env.js';
@@ -67,6 +68,8 @@ export interface ChaosReport {
   assignedInWindow: number;
   /** Longest observed time an AAI stayed Assigned after an out-of-band removal (ms, within the bound). */
   maxStaleAssignedMs: number;
+  /** Longest stall of the shared event loop (replicas, emulators and runner), in ms. */
+  maxLoopStallMs: number;
   /** Mean wall-clock time of a step, quiescence waits included (ms). */
   meanStepMs: number;
   violations: string[];
@@ -121,11 +124,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const rnd = new Prng(o.seed);
   const log = o.progress ?? (() => undefined);
   const kubeletClientId = 'c0ffee00-0000-4000-8000-00000000cafe';
-  const env = await ChaosEnv.start({ vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir, clientQps: o.clientQps ?? 25, armTimeScale: o.armTimeScale ?? 10 });
+  const recent: string[] = [];
+  let currentStep = 0;
+  const remember = (what: string): void => {
+    recent.push(`${currentStep}:${what}`);
+    if (recent.length > 16) recent.shift();
+  };
+  const env = await ChaosEnv.start({
+    vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir, clientQps: o.clientQps ?? 25, armTimeScale: o.armTimeScale ?? 10,
+    onLeaseLost: (r) => remember(`leaseLost:${r.name}@${hms(Date.now())}`),
+  });
+  // Every replica, both emulators and this runner share one event loop: a long stall delays lease
+  // renewals (and can cost a lease) and every write; violation reports name the worst stall since the last quiescence point.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  let leaderlessSince: number | undefined;
   const az = env.azure.controls;
   const report: ChaosReport = {
     seed: o.seed, steps: 0, actions: {}, faults: {}, checks: 0, quiescencePoints: 0, maxConvergeMs: 0,
-    armWrites: 0, armPreconditionFailed: 0, replicasStarted: 0, leaseLosses: 0, violations: [], logLines: env.logLines, clientSecret: env.azure.clientSecret, durationMs: 0,
+    maxLoopStallMs: 0, armWrites: 0, armPreconditionFailed: 0, replicasStarted: 0, leaseLosses: 0, violations: [], logLines: env.logLines, clientSecret: env.azure.clientSecret, durationMs: 0,
     actors: {}, controllerWritesChecked: 0, assignedObservations: 0, assignedInWindow: 0, maxStaleAssignedMs: 0, meanStepMs: 0,
   };
   const seenViolations = new Set<string>();
@@ -137,11 +154,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     log(`VIOLATION at step ${report.steps}: ${v}`);
   };
   const count = (bag: Record<string, number>, k: string): void => void (bag[k] = (bag[k] ?? 0) + 1);
-  const recent: string[] = [];
-  const remember = (what: string): void => {
-    recent.push(`${report.steps}:${what}`);
-    if (recent.length > 16) recent.shift();
-  };
 
   // Azure side: identity pools; the kubelet identity on every target, one legacy identity pre-assigned on VMSS A.
   const clientIds = new Map<string, string>([['kubelet', kubeletClientId]]);
@@ -212,7 +224,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     return `; controller's last read of ${short(target)} before ${hms(until)}: ${lastRead ? hms(lastRead.at) : 'never'}` +
       `, its reads since ${hms(since)}: ${reads.filter((e) => e.at > since && e.at <= until).length}` +
       `; other writers since ${fromLastRead ? 'that read' : hms(from)}: ${others.map((w) => `${writerName(w)}@${hms(w.at)} ${state(w.before)}→${state(w.after)}`).join(', ') || 'none'}` +
-      `; leader ${env.leader()?.name ?? 'none'}; recent ${recent.join(' ')}`;
+      `; leader ${env.leader()?.name ?? `none${leaderlessSince === undefined ? '' : ` since ${hms(leaderlessSince)}`}`}` +
+      `; longest event-loop stall since the last quiescence point ${Math.round(loopDelay.max / 1e6)} ms; recent ${recent.join(' ')}`;
   };
   const describeWrite = (v: WriteViolation): string => {
     const w = v.write;
@@ -226,6 +239,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   const continuousChecks = (): void => {
     report.checks += 3;
+    if (env.leader()) leaderlessSince = undefined;
+    else leaderlessSince ??= Date.now();
     // One synchronous snapshot of both emulators (same tick): the Azure write log so far, then the cluster objects.
     for (const v of ledger.apply(az.identityWrites(undefined, ledger.position))) violation(describeWrite(v));
     const now = Date.now();
@@ -255,9 +270,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (problems.length > 0) {
       const leader = env.leader()?.name ?? 'none';
       const lease = env.lease();
-      violation(`not converged ${Math.round(ms / 1000)} s after ${label} (leader ${leader}, lease ${lease.holder ?? 'none'} ${lease.expiresAt > Date.now() ? 'live' : 'expired'}, replicas ${env.describeReplicas()}, recent ${recent.join(' ')}): ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (+${problems.length - 6} more)` : ''}`);
+      violation(`not converged ${Math.round(ms / 1000)} s after ${label} (leader ${leader}, lease ${lease.holder ?? 'none'} ${lease.expiresAt > Date.now() ? 'live' : 'expired'}, replicas ${env.describeReplicas()}, longest event-loop stall ${Math.round(loopDelay.max / 1e6)} ms, recent ${recent.join(' ')}): ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (+${problems.length - 6} more)` : ''}`);
     }
     else log(`converged after ${label} in ${ms} ms`);
+    report.maxLoopStallMs = Math.max(report.maxLoopStallMs, Math.round(loopDelay.max / 1e6));
+    loopDelay.reset();
   };
 
   const act = async (a: Action): Promise<boolean> => {
@@ -432,6 +449,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await ensureReplicas();
     for (let step = 1; step <= o.steps; step++) {
       report.steps = step;
+      currentStep = step;
       const a = rnd.weighted(weights);
       if (await act(a)) {
         count(report.actions, a);
@@ -452,6 +470,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     await quiesce('the last step');
   } finally {
+    loopDelay.disable();
     await actors.settle();
     for (const r of actors.records) {
       count(report.actors, `${r.actor}.${r.outcome}`);
@@ -481,7 +500,7 @@ export function formatReport(r: ChaosReport): string {
     `replicas started: ${r.replicasStarted} (${r.leaseLosses} exited after losing the lease); ARM writes: ${r.armWrites} (${r.armPreconditionFailed} answered 412 and re-planned); mean step ${r.meanStepMs.toFixed(0)} ms`,
     `out-of-band actions: ${bag(r.actors)}`,
     `(a) controller writes checked: ${r.controllerWritesChecked}; (b) Assigned observations: ${r.assignedObservations}, inside a repair window: ${r.assignedInWindow}, longest: ${(r.maxStaleAssignedMs / 1000).toFixed(1)}s`,
-    `invariant checks: ${r.checks}; quiescence points: ${r.quiescencePoints}; slowest convergence: ${(r.maxConvergeMs / 1000).toFixed(1)}s`,
+    `invariant checks: ${r.checks}; quiescence points: ${r.quiescencePoints}; slowest convergence: ${(r.maxConvergeMs / 1000).toFixed(1)}s; longest event-loop stall: ${r.maxLoopStallMs} ms`,
     `violations: ${r.violations.length}`,
     ...r.violations.map((v) => `  - ${v}`),
     `replay: make chaos ARGS="--seed ${r.seed} --steps ${r.steps}"`,
