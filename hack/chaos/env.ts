@@ -51,7 +51,7 @@ export interface ChaosEnvOptions {
   /** `--clientQps` of the replicas (default: the controller's default, 5). */
   clientQps?: number;
   /** Called when a replica lost its lease and exits. */
-  onLeaseLost?: (r: Replica) => void;
+  onLeaseLost?: (r: Replica, why: string) => void;
 }
 
 /** One controller replica. */
@@ -243,7 +243,17 @@ export class ChaosEnv {
     if (r.state !== 'running') return;
     r.state = 'exited';
     this.leaseLosses++;
-    this.#o.onLeaseLost?.(r);
+    // The elector's own words ("Leader lease lost" with reason taken/renewDeadline and the holder it saw).
+    const tag = `"replica":"${r.name}"`;
+    const line = this.logLines.findLast((l) => l.includes(tag) && l.includes('Leader lease lost'));
+    let why = 'unknown';
+    try {
+      const parsed = line ? (JSON.parse(line) as { reason?: string; holder?: string }) : undefined;
+      if (parsed) why = `${parsed.reason ?? '?'}${parsed.holder ? ` (holder ${parsed.holder})` : ''}`;
+    } catch {
+      // not JSON: keep 'unknown'
+    }
+    this.#o.onLeaseLost?.(r, why);
     await r.app.stop();
   }
 

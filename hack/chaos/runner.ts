@@ -132,7 +132,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
   const env = await ChaosEnv.start({
     vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir, clientQps: o.clientQps ?? 25, armTimeScale: o.armTimeScale ?? 10,
-    onLeaseLost: (r) => remember(`leaseLost:${r.name}@${hms(Date.now())}`),
+    onLeaseLost: (r, why) => {
+      remember(`leaseLost:${r.name}@${hms(Date.now())}:${why.replaceAll(' ', '_')}:stall${Math.round(loopDelay.max / 1e6)}ms`);
+      log(`${r.name} lost its lease at step ${currentStep} (${why}); longest event-loop stall since the last quiescence point ${Math.round(loopDelay.max / 1e6)} ms`);
+    },
   });
   // Every replica, both emulators and this runner share one event loop: a long stall delays lease
   // renewals (and can cost a lease) and every write; violation reports name the worst stall since the last quiescence point.
@@ -264,6 +267,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       continuousChecks();
       if (problems.length === 0 || Date.now() > deadline) break;
       await pace(200);
+      await ensureReplicas(); // a replica that lost its lease meanwhile is replaced, as its Deployment would
     }
     const ms = Date.now() - t0;
     report.maxConvergeMs = Math.max(report.maxConvergeMs, ms);
