@@ -81,8 +81,9 @@ export interface TargetWorkerOptions {
   unassignGraceMs: number;
   /**
    * Batching window (`--arm-batch-window`): a write waits until the target's desired identities have
-   * been stable this long, but never more than 10 windows after the change was first seen. During a
-   * burst this puts (nearly) every identity into the first write. 0 disables it.
+   * been stable this long, but never more than 10 windows after the change was first seen (counted in
+   * planned time: 20 windows of wall time at most while the sync loop catches up with a burst). During
+   * a burst this puts (nearly) every identity into the first write. 0 disables it.
    */
   batchWindowMs?: number;
   /**
@@ -677,7 +678,7 @@ export class TargetWorker {
   /**
    * How long to hold a write so changes still arriving join it (0: write now). The desired set must
    * have been quiet for one window, counted only up to the oldest cluster change the demand does not
-   * reflect yet (see {@link noteClusterChange}); never more than ten windows in all.
+   * reflect yet (see {@link noteClusterChange}); at most ten windows of planned time (see {@link batchHoldMs}).
    */
   #batchHold(st: MutableState): number {
     const window = this.#o.batchWindowMs ?? 0;
@@ -752,14 +753,15 @@ const GONE_BACKOFF_MS = 5 * 60_000;
 
 /**
  * The batching rule (pure): hold a write until the desired set has been quiet for `window` ms, quiet
- * being known only up to `unplannedSince` (the oldest cluster change not planned yet, if any), but never
- * beyond ten windows after `pendingSince`. Returns the ms to wait (0: write now); while the plan lags
- * behind the cluster, a short re-check instead of the full remainder.
+ * being known only up to `unplannedSince` (the oldest cluster change not planned yet, if any). The hold
+ * ends at the latest ten windows after `pendingSince` in planned time (the cluster changes the demand
+ * reflects), so a plan lagging behind a burst does not cut it short, and twenty windows of wall time in
+ * any case. Returns the ms to wait (0: write now); while the plan lags, a short re-check.
  */
 export function batchHoldMs(window: number, now: number, pendingSince: number, demandChangedAt: number, unplannedSince: number | undefined): number {
-  const capLeft = 10 * window - (now - pendingSince);
-  if (capLeft <= 0) return 0;
   const knownUntil = unplannedSince === undefined ? now : Math.min(now, unplannedSince);
+  const capLeft = Math.min(10 * window - (knownUntil - pendingSince), 20 * window - (now - pendingSince));
+  if (capLeft <= 0) return 0;
   const quietFor = knownUntil - demandChangedAt;
   if (quietFor >= window) return 0;
   const wait = knownUntil < now ? Math.ceil(window / 4) : window - quietFor;

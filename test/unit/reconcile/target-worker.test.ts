@@ -555,20 +555,35 @@ describe('TargetWorker: batching while the plan lags behind the cluster (issue 1
     expect(await t.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 250 });
   });
 
-  it('the ten-window bound still applies while the plan lags', async () => {
+  it('while the plan lags, the ten windows count planned time: the write waits for the plan, twenty windows at most', async () => {
     const s = setup({ batchWindowMs: 100 });
     const start = s.clock.now();
     s.worker.planStarted();
     s.worker.setDemand(demand([A]));
-    s.worker.noteClusterChange();
+    s.worker.noteClusterChange(); // never planned: the sync loop is stuck
     let result = await s.worker.process(KEY);
-    for (let i = 0; i < 40 && result.kind === 'retry'; i++) {
+    for (let i = 0; i < 100 && result.kind === 'retry'; i++) {
       await s.clock.advance(25);
       result = await s.worker.process(KEY);
     }
     expect(result).toEqual({ kind: 'again' });
-    expect(s.clock.now() - start).toBeGreaterThanOrEqual(1_000);
-    expect(s.clock.now() - start).toBeLessThan(1_100);
+    expect(s.clock.now() - start).toBeGreaterThanOrEqual(2_000);
+    expect(s.clock.now() - start).toBeLessThan(2_100);
+  });
+
+  it('a plan that catches up after ten windows lets the write go at once', async () => {
+    const s = setup({ batchWindowMs: 100 });
+    s.worker.planStarted();
+    s.worker.setDemand(demand([A]));
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 100 });
+    await s.clock.advance(50);
+    s.worker.noteClusterChange();
+    await s.clock.advance(1_450); // fifteen windows of wall time, half a window of it planned
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 25 });
+    s.worker.planStarted();
+    s.worker.setDemand(demand([A, B])); // the late change: the write carries it
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
+    expect(s.hooks).toContain('write +a,b -');
   });
 
   it('batchHoldMs: quiet for a window → 0; otherwise the rest of the window, a short re-check while unplanned, never past ten windows', () => {
@@ -576,8 +591,11 @@ describe('TargetWorker: batching while the plan lags behind the cluster (issue 1
     expect(batchHoldMs(1_000, 5_000, 4_000, 4_600, undefined)).toBe(600);
     expect(batchHoldMs(1_000, 5_000, 4_000, 4_600, 4_700)).toBe(250);
     expect(batchHoldMs(1_000, 5_000, 4_000, 3_000, 4_500)).toBe(0); // known quiet from 3.0 to 4.5 s
-    expect(batchHoldMs(1_000, 10_000, 0, 9_999, 9_999)).toBe(0); // ten windows since the first pending change
-    expect(batchHoldMs(1_000, 9_900, 0, 9_800, 9_850)).toBe(100);
+    expect(batchHoldMs(1_000, 10_000, 0, 9_999, undefined)).toBe(0); // ten windows since the first pending change
+    expect(batchHoldMs(1_000, 9_900, 0, 9_800, undefined)).toBe(100);
+    expect(batchHoldMs(1_000, 12_000, 0, 9_000, 9_500)).toBe(250); // behind: 9.5 s planned, not ten windows yet
+    expect(batchHoldMs(1_000, 12_000, 0, 9_800, 10_500)).toBe(0); // ten windows of planned time
+    expect(batchHoldMs(1_000, 20_000, 0, 4_900, 5_000)).toBe(0); // twenty windows of wall time
     expect(batchHoldMs(0, 5_000, 0, 5_000, 5_000)).toBe(0);
   });
 });
