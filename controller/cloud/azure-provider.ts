@@ -182,7 +182,8 @@ export class AzureCloudProvider implements CloudProvider {
    * carries an etag, else GETs first. Each chunk is re-planned from the state the previous chunk's
    * LRO reported (with its etag), so the identity `type` sent always comes from the state the request
    * is conditioned on. Refuses targets whose provisioningState is `Deleting`. `beforeWrite` runs right
-   * before each PATCH. Returns the state reported by the last LRO.
+   * before each PATCH; `onProgress` after each chunk ARM confirmed when more follow. Returns the state
+   * reported by the last LRO.
    */
   async updateIdentities(
     target: Target,
@@ -191,7 +192,7 @@ export class AzureCloudProvider implements CloudProvider {
     current?: TargetIdentities,
     options?: UpdateOptions | AbortSignal,
   ): Promise<UpdateResult> {
-    const { signal, beforeWrite } = updateOptions(options);
+    const { signal, beforeWrite, onProgress } = updateOptions(options);
     if (add.length === 0 && remove.length === 0 && current) return { after: current, writes: 0 };
     // A view without an etag cannot condition a write: any PATCH (it always carries `type`) could undo
     // a change made since, so read first and plan from that.
@@ -230,6 +231,9 @@ export class AzureCloudProvider implements CloudProvider {
       writes++;
       state = stateAfterChunk(state, body, result);
       fresh = state.etag !== undefined;
+      // ARM's word on this chunk, while the next ones are still to come (pods waiting for the identities
+      // it added need not wait for the whole change).
+      if (result?.identity && onProgress && planIdentityPatch(state, add, remove).length > 0) onProgress(state);
     }
     if (planIdentityPatch(state, add, remove).length > 0) {
       this.#options.logger?.warn('Identity update did not converge; the caller re-reads and retries', { ...logFields(target), writes });

@@ -44,6 +44,12 @@ export interface UpdateOptions {
   signal?: AbortSignal;
   /** Called right before each PATCH chunk is sent (and before any retry); throw to stop (e.g. not leader). */
   beforeWrite?: () => void;
+  /**
+   * Called after a PATCH chunk landed when more chunks follow (a change of more than 150 identities),
+   * with the target's state as that chunk's LRO reported it (identities and etag). Not called when
+   * ARM's answer carried no identity block (the state would be inferred, not confirmed).
+   */
+  onProgress?: (state: TargetIdentities) => void;
 }
 
 /** Result of an identity update on one target. */

@@ -162,10 +162,19 @@ export class MicController {
   }
 
   /**
-   * Asks for a sync pass soon. Requests within `syncBatchMs` coalesce into one pass, so a burst of
-   * informer events costs a few passes, not one per event. Safe to call from informer handlers.
+   * Something in the cluster changed: asks for a sync pass soon. Requests within `syncBatchMs` coalesce
+   * into one pass, so a burst of informer events costs a few passes, not one per event. Until that pass
+   * has planned, the target workers' batching window does not count the time as quiet. Safe to call
+   * from informer handlers.
    */
   requestSync(): void {
+    if (!this.#running) return;
+    this.#o.worker.noteClusterChange();
+    this.#scheduleSync();
+  }
+
+  /** Asks for a sync pass soon, for a reason of this controller's own (a timer, an ARM answer). */
+  #scheduleSync(): void {
     if (!this.#running) return;
     // The window grows with the cost of a pass (at most 2 s), which bounds planning CPU at scale.
     const window = Math.min(2_000, Math.max(this.#o.syncBatchMs ?? DEFAULT_SYNC_BATCH_MS, 2 * this.#lastPlanMs));
@@ -193,11 +202,11 @@ export class MicController {
     this.#loops.push(this.#syncLoop());
     for (let i = 0; i < (this.#o.targetConcurrency ?? 32); i++) this.#loops.push(this.#targetLoop());
     const tick = (): void => {
-      this.requestSync();
+      this.#scheduleSync();
       this.#stopResync = this.#o.clock.setTimer(tick, this.#o.resyncIntervalMs);
     };
     this.#stopResync = this.#o.clock.setTimer(tick, this.#o.resyncIntervalMs);
-    this.requestSync();
+    this.#scheduleSync();
   }
 
   /**
@@ -237,10 +246,10 @@ export class MicController {
 
   /** Hooks the target worker calls back into (wired by the composition root). */
   readonly workerHooks = {
-    onObserved: (_key: string): void => this.requestSync(),
+    onObserved: (_key: string): void => this.#scheduleSync(),
     onRejected: (key: string, failure: ArmFailure, identities: readonly string[]): void => {
       this.#reportRejection(key, failure, identities);
-      this.requestSync();
+      this.#scheduleSync();
     },
     onFailure: (key: string, failure: ArmFailure): void => this.#reportTargetFailure(key, failure),
     onWrite: (key: string, delta: { add: string[]; remove: string[] }, writes: number, durationMs: number): void => {
@@ -306,6 +315,7 @@ export class MicController {
     this.#firstPassOfTerm = false;
     const cycle = ++this.#cycle;
     const started = this.#o.clock.now();
+    this.#o.worker.planStarted();
     const snapshot = this.#o.state.snapshot();
     const present = new Set(snapshot.assigned.map(termKey));
     for (const key of this.#writtenThisTerm) if (!present.has(key)) this.#writtenThisTerm.delete(key);

@@ -81,8 +81,9 @@ export interface TargetWorkerOptions {
   unassignGraceMs: number;
   /**
    * Batching window (`--arm-batch-window`): a write waits until the target's desired identities have
-   * been stable this long, but never more than 10 windows after the change was first seen. During a
-   * burst this puts (nearly) every identity into the first write. 0 disables it.
+   * been stable this long, but never more than 10 windows after the change was first seen (counted in
+   * planned time: 20 windows of wall time at most while the sync loop catches up with a burst). During
+   * a burst this puts (nearly) every identity into the first write. 0 disables it.
    */
   batchWindowMs?: number;
   /**
@@ -153,15 +154,43 @@ export class TargetWorker {
   readonly #listFailedUntil = new Map<string, number>();
   /** Observation version counter. */
   #seq = 0;
+  /** When the oldest cluster change the current demand does not reflect yet happened (batching window). */
+  #unplannedSince: number | undefined;
+  /** When the first cluster change since the snapshot of the plan in progress happened. */
+  #changedSincePlanStart: number | undefined;
+  /** A plan is being computed (between {@link planStarted} and {@link setDemand}). */
+  #planning = false;
 
   constructor(options: TargetWorkerOptions) {
     this.#o = options;
+  }
+
+  /**
+   * Something in the cluster changed (an informer event) that the demand may not reflect yet. Until a
+   * plan made after it arrives, the batching window does not count the time since as quiet: a sync
+   * pass busy with thousands of Kubernetes writes must not make a burst look over.
+   */
+  noteClusterChange(): void {
+    const now = this.#o.clock.now();
+    this.#unplannedSince ??= now;
+    this.#changedSincePlanStart ??= now;
+  }
+
+  /** The sync loop is taking the snapshot the next {@link setDemand} is planned from. */
+  planStarted(): void {
+    this.#planning = true;
+    this.#changedSincePlanStart = undefined;
   }
 
   /** Replaces the demand (from the latest plan). Returns keys whose work may have changed. */
   setDemand(demand: Map<string, TargetDemand>): string[] {
     const changed: string[] = [];
     const now = this.#o.clock.now();
+    if (this.#planning) {
+      // The plan reflects every change before its snapshot; those since are still unplanned.
+      this.#unplannedSince = this.#changedSincePlanStart;
+      this.#planning = false;
+    }
     for (const [key, d] of demand) {
       const prev = this.#demand.get(key);
       const st = this.#state(key, d.target);
@@ -505,8 +534,15 @@ export class TargetWorker {
         this.#fence();
         chunksSent++;
       };
+      // A change of more than one PATCH (150 identities): each chunk ARM confirmed counts at once, so
+      // pods waiting for the identities it added are not held until the last chunk lands. Identities
+      // being removed stay in `removing` (never reported present) until the whole write is done.
+      const onProgress = (state: TargetIdentities): void => {
+        this.#observe(st, state);
+        this.#o.hooks.onObserved(key);
+      };
       try {
-        result = await this.#o.cloud.updateIdentities(target, delta.add, delta.remove, current, { signal, beforeWrite });
+        result = await this.#o.cloud.updateIdentities(target, delta.add, delta.remove, current, { signal, beforeWrite, onProgress });
       } catch (err) {
         if (!isPreconditionFailedError(err)) throw err;
         this.#o.hooks.onPreconditionFailed?.(key);
@@ -639,16 +675,17 @@ export class TargetWorker {
     }
   }
 
-/** How long to hold a write so changes still arriving join it (0: write now). */
+  /**
+   * How long to hold a write so changes still arriving join it (0: write now). The desired set must
+   * have been quiet for one window, counted only up to the oldest cluster change the demand does not
+   * reflect yet (see {@link noteClusterChange}); at most ten windows of planned time (see {@link batchHoldMs}).
+   */
   #batchHold(st: MutableState): number {
     const window = this.#o.batchWindowMs ?? 0;
     if (window <= 0) return 0;
     const now = this.#o.clock.now();
     st.pendingSince ??= now;
-    const quietFor = now - (st.demandChangedAt ?? 0);
-    const waited = now - st.pendingSince;
-    if (quietFor >= window || waited >= 10 * window) return 0;
-    return Math.max(1, Math.min(window - quietFor, 10 * window - waited));
+    return batchHoldMs(window, now, st.pendingSince, st.demandChangedAt ?? 0, this.#unplannedSince);
   }
 
   /** Demand of a target known only from its ownership record (nothing in the plan needs it). */
@@ -713,6 +750,23 @@ function groupKey(t: Target): string {
 
 /** How long a target ARM reported as not found is left alone. */
 const GONE_BACKOFF_MS = 5 * 60_000;
+
+/**
+ * The batching rule (pure): hold a write until the desired set has been quiet for `window` ms, quiet
+ * being known only up to `unplannedSince` (the oldest cluster change not planned yet, if any). The hold
+ * ends at the latest ten windows after `pendingSince` in planned time (the cluster changes the demand
+ * reflects), so a plan lagging behind a burst does not cut it short, and twenty windows of wall time in
+ * any case. Returns the ms to wait (0: write now); while the plan lags, a short re-check.
+ */
+export function batchHoldMs(window: number, now: number, pendingSince: number, demandChangedAt: number, unplannedSince: number | undefined): number {
+  const knownUntil = unplannedSince === undefined ? now : Math.min(now, unplannedSince);
+  const capLeft = Math.min(10 * window - (knownUntil - pendingSince), 20 * window - (now - pendingSince));
+  if (capLeft <= 0) return 0;
+  const quietFor = knownUntil - demandChangedAt;
+  if (quietFor >= window) return 0;
+  const wait = knownUntil < now ? Math.ceil(window / 4) : window - quietFor;
+  return Math.max(1, Math.min(wait, capLeft));
+}
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;

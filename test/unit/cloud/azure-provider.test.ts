@@ -293,6 +293,22 @@ describe('AzureCloudProvider: optimistic concurrency (etag / If-Match)', () => {
     expect(new Set(ifMatches).size).toBe(2);
   });
 
+  it('reports each confirmed chunk while more follow (onProgress), with ARM\'s state and etag; a single-chunk change reports nothing', async () => {
+    const adds = Array.from({ length: 200 }, (_, i) => id(`n${i}`));
+    const progress: { size: number; etag: string | undefined; patches: number }[] = [];
+    const result = await provider().updateIdentities(VMSS, adds, [], undefined, {
+      onProgress: (state) => progress.push({ size: state.userAssigned.size, etag: state.etag, patches: arm.requests.filter((r) => r.method === 'PATCH').length }),
+    });
+    // After the first chunk (150 added to the one present), before the second PATCH was sent.
+    expect(progress).toEqual([{ size: 151, etag: expect.any(String), patches: 1 }]);
+    expect(progress[0]!.etag).not.toBe(result.after.etag);
+    expect(result.after.userAssigned.size).toBe(201);
+
+    const single: unknown[] = [];
+    await provider().updateIdentities(VMSS, [id('one-more')], [], undefined, { onProgress: (s) => single.push(s) });
+    expect(single).toEqual([]);
+  });
+
   it('a write between two chunks → 412 on the second chunk, which is not applied', async () => {
     const adds = Array.from({ length: 200 }, (_, i) => id(`n${i}`));
     let chunk = 0;

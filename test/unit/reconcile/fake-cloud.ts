@@ -36,6 +36,10 @@ export class FakeCloud implements CloudProvider {
   readonly etags = new Map<string, number>();
   /** Client ID ARM reports per identity (canonical ID → client ID); identities not listed report none. */
   readonly clientIds = new Map<string, string>();
+  /** Adds beyond this many are applied as a second chunk, the first reported through `onProgress` (like ARM's 150 per PATCH). */
+  chunkSize: number | undefined;
+  /** Called between two chunks, after `onProgress` (tests look at the caller's state there). */
+  betweenChunks: (() => void) | undefined;
   /** Called at the start of every update (before anything is applied). */
   onUpdate: ((target: Target, add: readonly string[], remove: readonly string[]) => void) | undefined;
 
@@ -91,11 +95,17 @@ export class FakeCloud implements CloudProvider {
       throw new IdentityRejectedError('LinkedAuthorizationFailed', { identityIds: refused, reason: 'forbidden', armCode: 'LinkedAuthorizationFailed', statusCode: 403 });
     }
     const ids = this.identities.get(key) ?? new Set<string>();
+    const split = this.chunkSize !== undefined && add.length > this.chunkSize ? this.chunkSize : add.length;
     for (const id of remove) ids.delete(id);
-    for (const id of add) ids.add(id);
+    for (const id of add.slice(0, split)) ids.add(id);
     this.identities.set(key, ids);
     this.etags.set(key, (this.etags.get(key) ?? 0) + 1);
-    return { after: this.#state(key), writes: 1 };
+    if (split === add.length) return { after: this.#state(key), writes: 1 };
+    options?.onProgress?.(this.#state(key));
+    this.betweenChunks?.();
+    for (const id of add.slice(split)) ids.add(id);
+    this.etags.set(key, (this.etags.get(key) ?? 0) + 1);
+    return { after: this.#state(key), writes: 2 };
   }
 
   #etag(key: string): string {

@@ -11,7 +11,7 @@ import { waitFor } from '../../support/wait.js';
 import type { ArmFailure } from '../../../controller/reconcile/arm-failures.js';
 import { MemoryOwnershipStore } from '../../../controller/reconcile/ownership.js';
 import { Quarantine } from '../../../controller/reconcile/quarantine.js';
-import { TargetWorker, type TargetDemand } from '../../../controller/reconcile/target-worker.js';
+import { batchHoldMs, TargetWorker, type TargetDemand } from '../../../controller/reconcile/target-worker.js';
 import type { TargetDelta } from '../../../controller/reconcile/targets.js';
 import { FakeClock } from '../../../controller/util/clock.js';
 import { canonicalUaiId, RG, SUB } from '../../support/builders.js';
@@ -517,6 +517,120 @@ describe('TargetWorker: batching window', () => {
     expect(result).toEqual({ kind: 'again' });
     expect(s.cloud.callsOf('update')).toHaveLength(1);
     expect(ids.length).toBeLessThanOrEqual(13); // 10 windows of 100 ms, changes every 90 ms
+  });
+});
+
+describe('TargetWorker: batching while the plan lags behind the cluster (issue 16)', () => {
+  it('a change the plan has not seen yet keeps the window open; the plan that includes it restarts it', async () => {
+    const s = setup({ batchWindowMs: 1_000 });
+    s.worker.planStarted();
+    s.worker.setDemand(demand([A]));
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 1_000 });
+    await s.clock.advance(200);
+    s.worker.noteClusterChange(); // a new pod, while the sync pass is still busy writing
+    await s.clock.advance(1_300); // 1.5 s since the demand changed, but only 0.2 s of it is known quiet
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 250 });
+    expect(s.cloud.callsOf('update')).toEqual([]);
+    s.worker.planStarted();
+    s.worker.setDemand(demand([A, B])); // the plan that saw the new pod
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 1_000 });
+    await s.clock.advance(1_000);
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
+    expect(s.hooks).toContain('write +a,b -');
+  });
+
+  it('a change that arrives while a plan is computed stays unplanned after that plan; one that arrived before does not', async () => {
+    const s = setup({ batchWindowMs: 1_000 });
+    s.worker.noteClusterChange();
+    s.worker.planStarted();
+    s.worker.setDemand(demand([A])); // covers the change noted before its snapshot
+    await s.clock.advance(1_000);
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
+
+    const t = setup({ batchWindowMs: 1_000 });
+    t.worker.planStarted();
+    t.worker.noteClusterChange(); // after the snapshot: this plan does not reflect it
+    t.worker.setDemand(demand([A]));
+    await t.clock.advance(1_000);
+    expect(await t.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 250 });
+  });
+
+  it('while the plan lags, the ten windows count planned time: the write waits for the plan, twenty windows at most', async () => {
+    const s = setup({ batchWindowMs: 100 });
+    const start = s.clock.now();
+    s.worker.planStarted();
+    s.worker.setDemand(demand([A]));
+    s.worker.noteClusterChange(); // never planned: the sync loop is stuck
+    let result = await s.worker.process(KEY);
+    for (let i = 0; i < 100 && result.kind === 'retry'; i++) {
+      await s.clock.advance(25);
+      result = await s.worker.process(KEY);
+    }
+    expect(result).toEqual({ kind: 'again' });
+    expect(s.clock.now() - start).toBeGreaterThanOrEqual(2_000);
+    expect(s.clock.now() - start).toBeLessThan(2_100);
+  });
+
+  it('a plan that catches up after ten windows lets the write go at once', async () => {
+    const s = setup({ batchWindowMs: 100 });
+    s.worker.planStarted();
+    s.worker.setDemand(demand([A]));
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 100 });
+    await s.clock.advance(50);
+    s.worker.noteClusterChange();
+    await s.clock.advance(1_450); // fifteen windows of wall time, half a window of it planned
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'retry', afterMs: 25 });
+    s.worker.planStarted();
+    s.worker.setDemand(demand([A, B])); // the late change: the write carries it
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
+    expect(s.hooks).toContain('write +a,b -');
+  });
+
+  it('batchHoldMs: quiet for a window → 0; otherwise the rest of the window, a short re-check while unplanned, never past ten windows', () => {
+    expect(batchHoldMs(1_000, 5_000, 0, 4_000, undefined)).toBe(0);
+    expect(batchHoldMs(1_000, 5_000, 4_000, 4_600, undefined)).toBe(600);
+    expect(batchHoldMs(1_000, 5_000, 4_000, 4_600, 4_700)).toBe(250);
+    expect(batchHoldMs(1_000, 5_000, 4_000, 3_000, 4_500)).toBe(0); // known quiet from 3.0 to 4.5 s
+    expect(batchHoldMs(1_000, 10_000, 0, 9_999, undefined)).toBe(0); // ten windows since the first pending change
+    expect(batchHoldMs(1_000, 9_900, 0, 9_800, undefined)).toBe(100);
+    expect(batchHoldMs(1_000, 12_000, 0, 9_000, 9_500)).toBe(250); // behind: 9.5 s planned, not ten windows yet
+    expect(batchHoldMs(1_000, 12_000, 0, 9_800, 10_500)).toBe(0); // ten windows of planned time
+    expect(batchHoldMs(1_000, 20_000, 0, 4_900, 5_000)).toBe(0); // twenty windows of wall time
+    expect(batchHoldMs(0, 5_000, 0, 5_000, 5_000)).toBe(0);
+  });
+});
+
+describe('TargetWorker: a change of more than one PATCH (issue 16)', () => {
+  it('each chunk ARM confirmed counts at once: its identities are observed before the last chunk lands', async () => {
+    const s = setup();
+    s.cloud.chunkSize = 1;
+    let between: string[] = [];
+    let hooksBetween: string[] = [];
+    s.cloud.betweenChunks = () => {
+      between = [...(s.worker.confirmation(KEY)?.observed ?? [])].map(shortId).sort();
+      hooksBetween = [...s.hooks];
+    };
+    s.worker.setDemand(demand([A, B]));
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
+    expect(between).toEqual(['a']);
+    expect(hooksBetween).toEqual(['observed', 'observed']); // first read, then the first chunk
+    expect([...(s.worker.observed(KEY) ?? [])].map(shortId).sort()).toEqual(['a', 'b']);
+  });
+
+  it('identities being removed stay unconfirmed between chunks', async () => {
+    const s = setup();
+    s.worker.setDemand(demand([A]));
+    await s.worker.process(KEY);
+    s.cloud.chunkSize = 1;
+    let removing: string[] = [];
+    s.cloud.betweenChunks = () => {
+      removing = [...(s.worker.confirmation(KEY)?.removing ?? [])].map(shortId);
+    };
+    const c = canonicalUaiId('c');
+    s.worker.setDemand(demand([B, c]));
+    expect(await s.worker.process(KEY)).toEqual({ kind: 'again' });
+    expect(removing).toEqual(['a']);
+    expect(s.cloud.on(SS1)).toEqual(['b', 'c']);
   });
 });
 
