@@ -81,6 +81,8 @@ interface Bucket {
 const MAX_TRACKED = 4096;
 /** Kubernetes rejects longer event messages on events.k8s.io; keep core events within the same bound. */
 const MAX_MESSAGE_LENGTH = 1024;
+/** Least time between two warnings about events dropped for a full queue. */
+const OVERFLOW_LOG_INTERVAL_MS = 10_000;
 
 /** Fire-and-forget core/v1 Event writer; see the module comment. */
 export class EventRecorder implements EventSink {
@@ -99,6 +101,9 @@ export class EventRecorder implements EventSink {
   readonly #buckets = new Map<string, Bucket>();
   #tail: Promise<void> = Promise.resolve();
   #pending = 0;
+  /** Events dropped for a full queue since the last warning about it, and when that warning was logged. */
+  #overflowDropped = 0;
+  #overflowLoggedAt = Number.NEGATIVE_INFINITY;
   #sequence = 0;
 
   constructor(options: EventRecorderOptions) {
@@ -126,7 +131,13 @@ export class EventRecorder implements EventSink {
         return;
       }
       if (this.#pending >= this.#maxPending) {
-        this.#log.warn('Event dropped, too many pending', { object: objectKey, reason });
+        // A burst can overflow the queue thousands of times: one warning per interval, with the count.
+        this.#overflowDropped++;
+        if (now - this.#overflowLoggedAt >= OVERFLOW_LOG_INTERVAL_MS) {
+          this.#log.warn('Events dropped, too many pending', { object: objectKey, reason, dropped: this.#overflowDropped, pending: this.#pending });
+          this.#overflowDropped = 0;
+          this.#overflowLoggedAt = now;
+        }
         return;
       }
       this.#pending++;

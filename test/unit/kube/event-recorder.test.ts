@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { PassThrough } from 'node:stream';
 import { ApiException, type CoreV1Event } from '@kubernetes/client-node';
 import { FakeClock } from '../../../controller/util/clock.js';
-import { createNullLogger } from '../../../controller/observability/logger.js';
+import { createLogger, createNullLogger } from '../../../controller/observability/logger.js';
 import { EventRecorder, eventName, type EventsApi } from '../../../controller/kube/event-recorder.js';
 
 type Call = { op: 'create'; namespace: string; body: CoreV1Event } | { op: 'patch'; name: string; namespace: string; body: object };
@@ -120,5 +121,35 @@ describe('eventName', () => {
     expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/u);
     expect(name.endsWith(`.${'1'.repeat(22)}`)).toBe(true);
     expect(eventName(`${'a'.repeat(230)}-${'b'.repeat(40)}`, '1'.repeat(22))).toBe(`${'a'.repeat(230)}.${'1'.repeat(22)}`);
+  });
+
+  it('a full queue drops events with one warning per interval that counts them, not one per event', async () => {
+    const api = fakeApi();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const blocked: EventsApi = {
+      createNamespacedEvent: async (p) => {
+        await gate;
+        return api.createNamespacedEvent(p);
+      },
+      patchNamespacedEvent: (p) => api.patchNamespacedEvent(p),
+    };
+    const lines: string[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
+    const clock = new FakeClock(Date.UTC(2026, 10, 30, 9, 0, 0));
+    const rec = new EventRecorder({ coreApi: blocked, clock, logger: createLogger({ stream, level: 'warn' }), maxPending: 2 });
+    const pod = (i: number) => ({ apiVersion: 'v1', kind: 'Pod', name: `p-${i}`, namespace: 'ns1', uid: `u-${i}` });
+    for (let i = 0; i < 50; i++) rec.record(pod(i), 'Normal', 'r', 'm');
+    await clock.advance(10_000);
+    for (let i = 50; i < 60; i++) rec.record(pod(i), 'Normal', 'r', 'm');
+    release();
+    await rec.flush();
+    await new Promise<void>((r) => setImmediate(r));
+    const warnings = lines.map((l) => JSON.parse(l) as { message: string; dropped?: number }).filter((l) => l.message === 'Events dropped, too many pending');
+    // 58 dropped (2 fit the queue): the first is reported at once; the next 47 are counted into the first
+    // warning after the interval (48 with that drop); the 9 after it wait for the next interval.
+    expect(warnings.map((w) => w.dropped)).toEqual([1, 48]);
+    expect(api.calls).toHaveLength(2);
   });
 });
