@@ -99,9 +99,10 @@ export function thirdPartyLicenses(metafile: Metafile, cwd: string): string {
  * entry and the chunks it reaches by static `import`; chunks behind a dynamic `import()` are not
  * loaded at start-up and are left out.
  */
-export function startupInputs(metafile: Metafile): string[] {
-  const entries = Object.entries(metafile.outputs).filter(([, o]) => o.entryPoint !== undefined);
-  if (entries.length !== 1) throw new Error(`expected one entry point in the metafile, found ${entries.length}`);
+export function startupInputs(metafile: Metafile, name: BundleName): string[] {
+  // Dynamic import() targets are entry points too; the bundle's own is dist/<BUNDLES[name]>.
+  const entries = Object.entries(metafile.outputs).filter(([, o]) => o.entryPoint?.split(path.sep).join('/').endsWith(`/${BUNDLES[name]}`));
+  if (entries.length !== 1) throw new Error(`expected one output for ${BUNDLES[name]} in the metafile, found ${entries.length}`);
   const seen = new Set<string>();
   const stack = [entries[0]![0]];
   const inputs = new Set<string>();

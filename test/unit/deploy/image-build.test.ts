@@ -101,7 +101,7 @@ describe('image build steps', () => {
   it('loads client-node and the logger at start-up, but not the Azure SDK (a chunk behind import()) nor unused client-node APIs', () => {
     const build = stage(df, 'build');
     const meta = JSON.parse(readFileSync(metafilePath(hostPath(build, 'dist/bundle/controller')), 'utf8')) as Metafile;
-    const startup = startupInputs(meta);
+    const startup = startupInputs(meta, 'controller');
     const packages = new Set(startup.map((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i)?.[1]).filter(Boolean));
     expect(packages.has('@kubernetes/client-node')).toBe(true);
     expect(packages.has('winston')).toBe(true);
