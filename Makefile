@@ -28,8 +28,11 @@ lock:
 
 deps: node_modules/.install-stamp
 
+## tsc's output in dist/, then the production bundles (hack/build/bundle.ts): dist/bundle/controller,
+## which the image runs, and dist/bundle/bench, which the benchmark runs.
 build: deps
 	tsc -p tsconfig.build.json
+	node dist/hack/build/bundle.js controller bench
 
 typecheck: deps
 	tsc --noEmit -p tsconfig.json

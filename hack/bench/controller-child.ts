@@ -1,9 +1,10 @@
 /**
- * Runs the controller in its own child process (see `mic-process.ts`), waits until it leads with
- * its sync loop running (`/healthz` says `Active`), samples its CPU/RSS, and stops it.
+ * Runs the controller in its own child process (the bundle of `mic-process.ts`, as production runs
+ * the bundle of `main.ts`), waits until it leads with its sync loop running (`/healthz` says
+ * `Active`), samples its CPU/RSS, and stops it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,8 +65,17 @@ async function freePort(): Promise<number> {
   });
 }
 
-function launcherPath(): string {
-  return path.join(path.dirname(fileURLToPath(import.meta.url)), 'mic-process.js');
+/**
+ * The controller the benchmark runs: the bundle of `mic-process.ts` (`dist/bundle/bench`, made by
+ * `make build` with the same esbuild options as the image's `dist/bundle/controller`), so it
+ * measures what production runs. `MIC_BENCH_UNBUNDLED=1` runs tsc's output instead (for comparison).
+ */
+export function launcherPath(env: NodeJS.ProcessEnv = process.env): string {
+  const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  if (env.MIC_BENCH_UNBUNDLED === '1') return path.join(dist, 'hack', 'bench', 'mic-process.js');
+  const bundled = path.join(dist, 'bundle', 'bench', 'mic-process.js');
+  if (!existsSync(bundled)) throw new ControllerProcessError(`${bundled} is missing: run make build (it bundles after tsc)`);
+  return bundled;
 }
 
 /**
@@ -74,6 +84,28 @@ function launcherPath(): string {
  * 10,000 pods kept ~100 MiB more RSS; see bench/RESULTS.md, notes).
  */
 export const CONTROLLER_NODE_OPTIONS = '--max-old-space-size=768 --max-semi-space-size=4';
+
+/**
+ * glibc malloc settings of the controller, as the image sets them (Dockerfile `ENV`): at most two
+ * arenas, and fixed trim/mmap thresholds, which turn off glibc's dynamic thresholds that otherwise
+ * keep up to tens of MiB of freed memory after start-up (bench/RESULTS.md, notes). A harness
+ * variable of the same name overrides one; an empty value leaves glibc's default.
+ */
+export const CONTROLLER_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+};
+
+/** {@link CONTROLLER_MALLOC_ENV} with the overrides of `env` applied (empty values dropped). */
+export function controllerMallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(CONTROLLER_MALLOC_ENV)) {
+    const v = env[name] ?? value;
+    if (v !== '') out[name] = v;
+  }
+  return out;
+}
 
 /** Starts the controller and waits until it is the active leader. */
 export async function startController(o: ControllerChildOptions): Promise<ControllerChild> {
@@ -100,7 +132,8 @@ export async function startController(o: ControllerChildOptions): Promise<Contro
       MIC_BENCH_MEMORY_INTERVAL_MS: '1000',
       // As deployed: config/base/deployment.yaml caps the V8 heap the same way.
       NODE_OPTIONS: process.env.MIC_BENCH_NODE_OPTIONS ?? CONTROLLER_NODE_OPTIONS,
-      ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
+      // As the image runs it: the Dockerfile sets the same glibc malloc variables.
+      ...controllerMallocEnv(),
     },
     // fd 3: IPC for the memory probe (see memory-probe.ts).
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -163,8 +163,10 @@ ${table}
   peak RSS < 256 MiB and < 2 ms CPU per pod change; idle RSS < 120 MiB (issue #16). e2e-gate is upstream's gate (40 pods Assigned within 150 s).
 - **steady** measures an idle window after everything is Assigned and extrapolates to one emulated day.
 - **cronjob** runs twice: without a grace period and with \`--unassign-grace-period=5m\` (scaled).
-- The controller runs as \`dist/hack/bench/mic-process.js\`: \`controller/main.ts\`'s wiring plus the time scale
-  for its ARM client (poll interval, client-side token buckets). \`--clientQps=200\` is passed (upstream's default 5
+- The controller runs as \`dist/bundle/bench/mic-process.js\`, the esbuild bundle of \`hack/bench/mic-process.ts\`
+  (made like the image's \`dist/bundle/controller\`, hack/build/bundle.ts): \`controller/main.ts\`'s wiring plus the time scale
+  for its ARM client (poll interval, client-side token buckets), with the Deployment's \`NODE_OPTIONS\` and the image's
+  glibc malloc variables (\`MIC_BENCH_UNBUNDLED=1\` runs tsc's output instead). \`--clientQps=200\` is passed (upstream's default 5
   would make 10,000 AAI writes take over half an hour).
 
 ${results.notes.length ? `## Notes\n\n${results.notes.map((x) => `- ${x}`).join('\n')}\n\n` : ''}## Scenarios

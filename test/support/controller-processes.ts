@@ -21,6 +21,9 @@ export const E2E_RG = 'mc_e2e_rg';
 /** `dist/controller/main.js` of this checkout. */
 export const MIC_MAIN = join(REPO_ROOT, 'dist/controller/main.js');
 
+/** The production bundle's entry point, which the image runs (`make build` makes it). */
+export const MIC_BUNDLE_MAIN = join(REPO_ROOT, 'dist/bundle/controller/main.js');
+
 /** True when the controller is built (`make build` / `make test`). */
 export const MIC_BUILT = existsSync(MIC_MAIN);
 
@@ -45,6 +48,8 @@ export interface ReplicaOptions {
   /** Namespace of the leader locks (Endpoints record and Lease); default: `namespace`. */
   lockNamespace?: string;
   extraArgs?: string[];
+  /** The controller's entry point (default {@link MIC_MAIN}; the image runs {@link MIC_BUNDLE_MAIN}). */
+  mainPath?: string;
   /** Overrides of the replica's environment. */
   env?: Record<string, string>;
 }
@@ -157,7 +162,7 @@ export async function startControllerEnv(o: ControllerEnvOptions): Promise<Contr
       const replica = await Replica.start({
         name,
         nodePath: process.execPath,
-        mainPath: MIC_MAIN,
+        mainPath: ro.mainPath ?? MIC_MAIN,
         args,
         env: {
           PATH: process.env.PATH ?? '',

