@@ -350,6 +350,11 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
       if (!(await waitUntil(() => !alive() || cluster.observer.liveCount === 0, Date.now() + def.deadlineEmuMs / s))) {
         error = `timeout: ${cluster.observer.liveCount} AzureAssignedIdentities left after deleting every pod`;
       }
+      // An identity leaves a scale set only after its last AAI is gone (NMI stops serving it first):
+      // the removals follow the deletions by a sync pass and one ARM write, so wait for them too.
+      if (!error && !(await waitUntil(() => !alive() || compareEndState(cluster, def.warmTargets === true).extra === 0, Date.now() + def.deadlineEmuMs / s, 200))) {
+        error = `timeout: identities left on the scale sets after every AzureAssignedIdentity was deleted`;
+      }
       progress(`${def.name}: drained in ${((Date.now() - drainStart) / 1000).toFixed(1)} s`);
     }
     if (!alive()) error = `controller exited with code ${String(controller.exitCode())}: ${await logTail(logFile)}`;
