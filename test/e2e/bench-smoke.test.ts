@@ -118,7 +118,7 @@ describe('bench --smoke', () => {
           completed: expect.any(Boolean),
           params: expect.objectContaining({ lroLatencySeconds: 40, timeScale: expect.any(Number), pods: expect.any(Number) }),
           latencyL: expect.objectContaining({ count: expect.any(Number) }),
-          arm: { writes: expect.any(Number), reads: expect.any(Number), polls: expect.any(Number), throttled: expect.any(Number), total: expect.any(Number) },
+          arm: { writes: expect.any(Number), reads: expect.any(Number), polls: expect.any(Number), throttled: expect.any(Number), preconditionFailed: expect.any(Number), total: expect.any(Number) },
           lowerBoundWrites: expect.any(Number),
           kube: expect.objectContaining({ requests: expect.any(Number), byVerb: expect.any(Object) }),
           controller: expect.objectContaining({ cpuSeconds: expect.any(Number), peakRssMiB: expect.any(Number) }),
