@@ -4,8 +4,8 @@
  * long LRO latency in the Azure emulator).
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { Registry } from 'prom-client';
 import { startHarness, type Harness } from '../../support/harness.js';
+import { metricSample } from '../../support/metrics.js';
 import { waitFor } from '../../support/wait.js';
 
 let h: Harness | undefined;
@@ -14,17 +14,6 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** Sum of the samples of `name` whose labels include `labels`. */
-async function sample(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
-  let total = 0;
-  for (const m of await registry.getMetricsAsJSON()) {
-    for (const v of m.values as { metricName?: string; labels: Record<string, string | number>; value: number }[]) {
-      if ((v.metricName ?? m.name) !== name) continue;
-      if (Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) total += v.value;
-    }
-  }
-  return total;
-}
 
 describe('fault-driven controller metrics', () => {
   it('aadpodidentity_kubernetes_api_operations_errors_count counts an AzureAssignedIdentity create the API server refuses', async () => {
@@ -33,7 +22,7 @@ describe('fault-driven controller metrics', () => {
     await h.addBinding('bind', 'id', 'sel');
     const app = await h.startMic();
     const errors = (): Promise<number> =>
-      sample(app.metrics.registry, 'aadpodidentity_kubernetes_api_operations_errors_count', { operation_type: 'assigned_identity_addition' });
+      metricSample(app.metrics.registry, 'aadpodidentity_kubernetes_api_operations_errors_count', { operation_type: 'assigned_identity_addition' });
     expect(await errors()).toBe(0);
     h.kube.controls.failNext({ verb: 'create', path: /azureassignedidentities/u, status: 500, message: 'etcd unavailable' });
     await h.addPod('p', 'aks-nodepool1-12345678-vmss000000', 'sel');
@@ -47,7 +36,7 @@ describe('fault-driven controller metrics', () => {
     await h.addIdentity('id');
     await h.addBinding('bind', 'id', 'sel');
     const app = await h.startMic({ targetConcurrency: 1 });
-    const depth = (): Promise<number> => sample(app.metrics.registry, 'aadpodidentity_mic_queue_depth');
+    const depth = (): Promise<number> => metricSample(app.metrics.registry, 'aadpodidentity_mic_queue_depth');
     await waitFor(() => app.active, 'the controller to lead');
     await h.addPod('pa', 'node-a', 'sel');
     await h.addPod('pb', 'node-b', 'sel');

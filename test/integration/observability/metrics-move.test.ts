@@ -12,22 +12,12 @@ import { createLogger } from '../../../controller/observability/logger.js';
 import { createMetrics } from '../../../controller/observability/metrics.js';
 import { GROUP, PLURALS, VERSION } from '../../../controller/api/types.js';
 import { startHarness, type Harness } from '../../support/harness.js';
+import { metricSample } from '../../support/metrics.js';
 import { waitFor } from '../../support/wait.js';
 
 const NODE0 = 'aks-nodepool1-12345678-vmss000000';
 const NODE1 = 'aks-nodepool1-12345678-vmss000001';
 
-/** Sum of the samples of `name` (e.g. `x_count` of a histogram) whose labels include `labels`. */
-async function sample(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
-  let total = 0;
-  for (const m of await registry.getMetricsAsJSON()) {
-    for (const v of m.values as { metricName?: string; labels: Record<string, string | number>; value: number }[]) {
-      if ((v.metricName ?? m.name) !== name) continue;
-      if (Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) total += v.value;
-    }
-  }
-  return total;
-}
 
 let h: Harness;
 let app: MicApp;
@@ -35,7 +25,7 @@ let registry: Registry;
 /** ARM series: recorded by the cloud provider's hook, as run.ts wires it (there on the same registry). */
 let armRegistry: Registry;
 const at = (name: string, labels?: Record<string, string>): Promise<number> =>
-  sample(/arm_requests|cloud_provider/u.test(name) ? armRegistry : registry, name, labels);
+  metricSample(/arm_requests|cloud_provider/u.test(name) ? armRegistry : registry, name, labels);
 const until = (what: string, cond: () => Promise<boolean>): Promise<unknown> => waitFor(async () => ((await cond()) ? true : undefined), what);
 
 beforeAll(async () => {

@@ -3,6 +3,7 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import type { PolicyRule } from '../../support/rbac-compare.js';
 
 /** Repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -75,14 +76,8 @@ export function at(obj: unknown, path: string): unknown {
   return cur;
 }
 
-/** RBAC rule as written in a Role/ClusterRole. */
-export interface PolicyRule {
-  apiGroups?: string[];
-  resources?: string[];
-  verbs: string[];
-  resourceNames?: string[];
-  nonResourceURLs?: string[];
-}
+/** RBAC rule as written in a Role/ClusterRole (the recording-proxy comparison's type). */
+export type { PolicyRule };
 
 /** Flattens rules into `group/resource` → sorted verbs (union over rules). */
 export function grants(rules: PolicyRule[]): Record<string, string[]> {
