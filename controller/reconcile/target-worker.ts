@@ -122,6 +122,8 @@ interface MutableState {
   adopted: boolean;
   /** The observation was made in an earlier leadership term (adoption reads again before using it). */
   carried?: boolean;
+  /** Leadership term in which this target was last visited (see {@link TargetWorker.newTerm}). */
+  term: number;
   undesiredSince: Map<string, number>;
   nextDriftAt?: number;
   driftIntervalMs: number;
@@ -154,6 +156,8 @@ export class TargetWorker {
   readonly #listFailedUntil = new Map<string, number>();
   /** Observation version counter. */
   #seq = 0;
+  /** Leadership term counter: states touched in an earlier term are visited again once in this one. */
+  #term = 0;
   /** When the oldest cluster change the current demand does not reflect yet happened (batching window). */
   #unplannedSince: number | undefined;
   /** When the first cluster change since the snapshot of the plan in progress happened. */
@@ -205,7 +209,7 @@ export class TargetWorker {
     for (const key of this.#demand.keys()) if (!demand.has(key)) changed.push(key);
     // Records of targets nothing needs, not visited this term: an empty one is deleted (one try per term).
     const listed = new Set(changed);
-    for (const key of this.#o.ownership.targets().keys()) if (!demand.has(key) && !this.#states.has(key) && !listed.has(key)) changed.push(key);
+    for (const key of this.#o.ownership.targets().keys()) if (!demand.has(key) && this.#states.get(key)?.term !== this.#term && !listed.has(key)) changed.push(key);
     this.#demand = demand;
     return changed;
   }
@@ -267,6 +271,7 @@ export class TargetWorker {
    * something to adopt, and drift checks that fell due meanwhile read at once.
    */
   newTerm(): void {
+    this.#term++;
     for (const st of this.#states.values()) {
       st.adopted = false;
       st.carried = true;
@@ -276,20 +281,13 @@ export class TargetWorker {
     this.#gone.clear();
   }
 
-  /** Forgets cached observations and adoption. */
-  reset(): void {
-    this.#states.clear();
-    this.#gone.clear();
-    this.#lists.clear();
-    this.#listFailedUntil.clear();
-  }
-
   #state(key: string, target: Target): MutableState {
     let st = this.#states.get(key);
     if (!st) {
-      st = { target, undesiredSince: new Map(), driftIntervalMs: this.#o.driftIntervalMs, removing: new Set(), adopted: false, seq: ++this.#seq };
+      st = { target, undesiredSince: new Map(), driftIntervalMs: this.#o.driftIntervalMs, removing: new Set(), adopted: false, seq: ++this.#seq, term: this.#term };
       this.#states.set(key, st);
     }
+    st.term = this.#term;
     return st;
   }
 

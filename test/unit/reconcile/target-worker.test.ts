@@ -232,7 +232,7 @@ describe('TargetWorker: adoption on first contact', () => {
     expect(s.cloud.on(SS1)).toEqual([]);
   });
 
-  it('within a term adoption runs once; a new term (reset) runs it again', async () => {
+  it('within a term adoption runs once; a new term runs it again', async () => {
     const s = setup();
     s.cloud.seed(SS1, [KUBELET]);
     s.worker.setDemand(demand([], [A]));
@@ -241,7 +241,7 @@ describe('TargetWorker: adoption on first contact', () => {
     s.worker.setDemand(demand([A], [A]));
     await s.worker.process(KEY);
     expect(owned(s)).toEqual([]);
-    s.worker.reset();
+    s.worker.newTerm();
     s.worker.setDemand(demand([A], [A]));
     await s.worker.process(KEY);
     expect(owned(s)).toEqual(['a']);
@@ -314,7 +314,7 @@ describe('TargetWorker: adoption on first contact', () => {
     await s.worker.process(KEY);
     expect([...s.ownership.foreign(KEY)].map(shortId).sort()).toEqual(['bad', 'kubelet']);
     // A later term: a pod uses the legacy identity and its AAI is Assigned (it was already there).
-    s.worker.reset();
+    s.worker.newTerm();
     s.worker.setDemand(demand([A, BAD], [A, BAD]));
     await s.worker.process(KEY);
     expect(owned(s)).toEqual(['a']);
@@ -820,7 +820,7 @@ describe('TargetWorker: ownership records (issue 12)', () => {
     expect(s.cloud.callsOf('get')).toHaveLength(1);
     expect(s.worker.setDemand(new Map())).toEqual([]); // once per term
 
-    s.worker.reset(); // next term: the scale set has been deleted meanwhile
+    s.worker.newTerm(); // next term: the scale set has been deleted meanwhile
     s.cloud.getErrors.push(new TargetNotFoundError('gone', { statusCode: 404, armCode: 'ResourceNotFound' }));
     expect(s.worker.setDemand(new Map())).toEqual([KEY]);
     await s.worker.process(KEY);
