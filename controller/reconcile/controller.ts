@@ -376,10 +376,12 @@ export class MicController {
     if (firstOfTerm) await this.#awaitFirstReads(later);
     // Those ARM has confirmed since the plan go first; the rest last, so that identities being added
     // right now have the most time to be confirmed before their writes are sent.
-    later.sort((a, b) => Number(this.#lateStatus(b) !== b.body) - Number(this.#lateStatus(a) !== a.body));
+    // (A stable partition, each write checked once; every write is checked again when it is sent.)
+    const confirmedNow = later.map((w) => this.#lateStatus(w) !== w.body);
+    const ordered = [...later.filter((_, i) => confirmedNow[i]), ...later.filter((_, i) => !confirmedNow[i])];
     await Promise.all([
       ...first,
-      ...later.map((w) => run(() => (w.existing ? this.#update(this.#lateStatus(w), w.desired) : this.#create(this.#lateStatus(w), w.desired)))),
+      ...ordered.map((w) => run(() => (w.existing ? this.#update(this.#lateStatus(w), w.desired) : this.#create(this.#lateStatus(w), w.desired)))),
     ]);
     await Promise.all(k.remove.map((r) => run(() => this.#remove(r.aai, r.nodeGone))));
     if (failed === 0 && !(await this.#updateReadiness(snapshot, p))) failed++;
