@@ -133,14 +133,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const env = await ChaosEnv.start({
     vmss: { [VMSS_A]: 2, [VMSS_B]: 2 }, vms: [VM], immutableClientIds: [kubeletClientId], crdDir: o.crdDir, clientQps: o.clientQps ?? 25, armTimeScale: o.armTimeScale ?? 10,
     onLeaseLost: (r, why) => {
-      remember(`leaseLost:${r.name}@${hms(Date.now())}:${why.replaceAll(' ', '_')}:stall${Math.round(loopDelay.max / 1e6)}ms`);
-      log(`${r.name} lost its lease at step ${currentStep} (${why}); longest event-loop stall since the last quiescence point ${Math.round(loopDelay.max / 1e6)} ms`);
+      remember(`leaseLost:${r.name}@${hms(Date.now())}:${why.replaceAll(' ', '_')}:stall${stallMs()}ms`);
+      log(`${r.name} lost its lease at step ${currentStep} (${why}); longest event-loop stall since the last quiescence point ${stallMs()} ms`);
     },
   });
   // Every replica, both emulators and this runner share one event loop: a long stall delays lease
   // renewals (and can cost a lease) and every write; violation reports name the worst stall since the last quiescence point.
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
+  /** Longest event-loop stall since the last quiescence point (ms). */
+  const stallMs = (): number => Math.round(loopDelay.max / 1e6);
   let leaderlessSince: number | undefined;
   const az = env.azure.controls;
   const report: ChaosReport = {
@@ -228,7 +230,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       `, its reads since ${hms(since)}: ${reads.filter((e) => e.at > since && e.at <= until).length}` +
       `; other writers since ${fromLastRead ? 'that read' : hms(from)}: ${others.map((w) => `${writerName(w)}@${hms(w.at)} ${state(w.before)}→${state(w.after)}`).join(', ') || 'none'}` +
       `; leader ${env.leader()?.name ?? `none${leaderlessSince === undefined ? '' : ` since ${hms(leaderlessSince)}`}`}` +
-      `; longest event-loop stall since the last quiescence point ${Math.round(loopDelay.max / 1e6)} ms; recent ${recent.join(' ')}`;
+      `; longest event-loop stall since the last quiescence point ${stallMs()} ms; recent ${recent.join(' ')}`;
   };
   const describeWrite = (v: WriteViolation): string => {
     const w = v.write;
@@ -274,10 +276,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (problems.length > 0) {
       const leader = env.leader()?.name ?? 'none';
       const lease = env.lease();
-      violation(`not converged ${Math.round(ms / 1000)} s after ${label} (leader ${leader}, lease ${lease.holder ?? 'none'} ${lease.expiresAt > Date.now() ? 'live' : 'expired'}, replicas ${env.describeReplicas()}, longest event-loop stall ${Math.round(loopDelay.max / 1e6)} ms, recent ${recent.join(' ')}): ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (+${problems.length - 6} more)` : ''}`);
+      violation(`not converged ${Math.round(ms / 1000)} s after ${label} (leader ${leader}, lease ${lease.holder ?? 'none'} ${lease.expiresAt > Date.now() ? 'live' : 'expired'}, replicas ${env.describeReplicas()}, longest event-loop stall ${stallMs()} ms, recent ${recent.join(' ')}): ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (+${problems.length - 6} more)` : ''}`);
     }
     else log(`converged after ${label} in ${ms} ms`);
-    report.maxLoopStallMs = Math.max(report.maxLoopStallMs, Math.round(loopDelay.max / 1e6));
+    report.maxLoopStallMs = Math.max(report.maxLoopStallMs, stallMs());
     loopDelay.reset();
   };
 
