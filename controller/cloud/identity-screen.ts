@@ -49,10 +49,16 @@ export class IdentityScreen {
     const held = this.#o.quarantine.active();
     const reported = new Map<string, string>();
     const results = new Map<string, IdentityValidation>();
+    // One validation per AzureIdentity object (thousands of assignments share a few identities).
+    const byIdentity = new Map<object, IdentityValidation>();
     for (const d of list) {
       const id = d.identityId;
       if (id === undefined) continue;
-      const v = validateIdentity(this.#o.validator.check(id), d.identity.spec.clientID);
+      let v = byIdentity.get(d.identity);
+      if (v === undefined) {
+        v = validateIdentity(this.#o.validator.check(id), d.identity.spec.clientID);
+        byIdentity.set(d.identity, v);
+      }
       results.set(id, v);
       if (v.kind === 'unknown' || v.kind === 'ok') continue;
       const identityName = `${d.identity.metadata.namespace ?? ''}/${d.identity.metadata.name}`;

@@ -28,7 +28,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { ClusterState } from './controller.js';
 import { Interner } from './interner.js';
-import { objectKey, type Snapshot } from './snapshot.js';
+import { objectKey, splitObjectKey, type Snapshot } from './snapshot.js';
 
 /** Options of {@link InformerClusterState}. */
 export interface InformerClusterStateOptions {
@@ -226,24 +226,37 @@ export class InformerClusterState implements ClusterState {
   }
 
   #assignedWithOverlay(): AzureAssignedIdentity[] {
-    if (this.#written.size === 0 && this.#deleted.size === 0) return this.assigned.list();
+    const cachedList = this.assigned.list();
+    if (this.#written.size === 0 && this.#deleted.size === 0) return cachedList;
+    // Only the few overlay entries are looked up by key; the cached list is walked once.
     const now = this.#clock.now();
-    const byKey = new Map<string, AzureAssignedIdentity>();
-    for (const aai of this.assigned.list()) byKey.set(objectKey(aai.metadata.namespace, aai.metadata.name), aai);
+    const replaced = new Map<AzureAssignedIdentity, AzureAssignedIdentity>();
+    const added: AzureAssignedIdentity[] = [];
     for (const [key, w] of this.#written) {
-      const cached = byKey.get(key);
+      const cached = this.assigned.get(w.obj.metadata.namespace, w.obj.metadata.name);
       const cachedRv = rvNumber(cached?.metadata.resourceVersion);
       const ourRv = rvNumber(w.obj.metadata.resourceVersion);
       const caughtUp = cached !== undefined && (cachedRv !== undefined && ourRv !== undefined ? cachedRv >= ourRv : cached.metadata.resourceVersion === w.obj.metadata.resourceVersion);
       if (caughtUp || now - w.at > OVERLAY_TTL_MS) this.#written.delete(key);
-      else byKey.set(key, w.obj);
+      else if (cached) replaced.set(cached, w.obj);
+      else added.push(w.obj);
     }
+    const dropped = new Set<AzureAssignedIdentity>();
     for (const [key, d] of this.#deleted) {
       // Only this controller re-creates AAIs (noteWritten clears the tombstone), so a cached object
       // with the same name is the deleted one until the watch reports the deletion.
-      if (!byKey.has(key) || now - d.at > OVERLAY_TTL_MS) this.#deleted.delete(key);
-      else byKey.delete(key);
+      const [namespace, name] = splitObjectKey(key);
+      const cached = this.assigned.get(namespace, name);
+      if (!cached || now - d.at > OVERLAY_TTL_MS) this.#deleted.delete(key);
+      else dropped.add(cached);
     }
-    return [...byKey.values()];
+    if (replaced.size === 0 && added.length === 0 && dropped.size === 0) return cachedList;
+    const out: AzureAssignedIdentity[] = [];
+    for (const aai of cachedList) {
+      if (!dropped.has(aai)) out.push(replaced.get(aai) ?? aai);
+    }
+    for (const aai of added) out.push(aai);
+    return out;
   }
+
 }

@@ -55,20 +55,38 @@ export function invalidResourceIdMessage(identity: AzureIdentity): string {
   );
 }
 
-// Desired objects are rebuilt on every pass; informer caches replace a pod/identity/binding object when
-// it changes, so the AAI built from the same three objects can be reused (less garbage at scale).
-const aaiCache = new WeakMap<PodInfo, { identity: AzureIdentity; binding: AzureIdentityBinding; forceNamespaced: boolean; aai: AzureAssignedIdentity }[]>();
+/** A desired assignment built for one pod from given identity/binding objects, with what a pass checks. */
+interface CachedDesire {
+  identity: AzureIdentity;
+  binding: AzureIdentityBinding;
+  forceNamespaced: boolean;
+  desired: DesiredAssignment;
+  validName: boolean;
+}
 
-function cachedAssignedIdentity(pod: PodInfo, identity: AzureIdentity, binding: AzureIdentityBinding, forceNamespaced: boolean): AzureAssignedIdentity {
-  const entries = aaiCache.get(pod) ?? [];
-  const hit = entries.find((e) => e.identity === identity && e.binding === binding && e.forceNamespaced === forceNamespaced);
-  if (hit) return hit.aai;
+// Informer caches replace a pod/identity/binding object when it changes, so the assignment built from
+// the same three objects is the same: it is built once and reused by every pass (planning at 10,000
+// pods allocates and validates nothing for pods that did not change).
+const desireCache = new WeakMap<PodInfo, CachedDesire[]>();
+
+function cachedDesire(pod: PodInfo, identity: AzureIdentity, identityId: string | undefined, binding: AzureIdentityBinding, forceNamespaced: boolean): CachedDesire {
+  const entries = desireCache.get(pod);
+  const hit = entries?.find((e) => e.identity === identity && e.binding === binding && e.forceNamespaced === forceNamespaced);
+  if (hit) return hit;
   const aai = newAssignedIdentity({ podName: pod.name, podNamespace: pod.namespace, nodeName: pod.nodeName!, identity, binding, forceNamespaced });
+  const key = objectKey(aai.metadata.namespace, aai.metadata.name);
+  const entry: CachedDesire = {
+    identity,
+    binding,
+    forceNamespaced,
+    desired: { key, aai, pod, identity, binding, nodeName: pod.nodeName!, identityId },
+    validName: isValidObjectName(aai.metadata.name),
+  };
   // Keep only entries whose objects are still current for this pod (at most a few per pod).
-  const fresh = entries.filter((e) => e.binding.metadata.uid !== binding.metadata.uid || e.binding.metadata.name !== binding.metadata.name).slice(-7);
-  fresh.push({ identity, binding, forceNamespaced, aai });
-  aaiCache.set(pod, fresh);
-  return aai;
+  const fresh = (entries ?? []).filter((e) => e.binding.metadata.uid !== binding.metadata.uid || e.binding.metadata.name !== binding.metadata.name).slice(-7);
+  fresh.push(entry);
+  desireCache.set(pod, fresh);
+  return entry;
 }
 
 /** Computes the desired AzureAssignedIdentities from a snapshot. */
@@ -91,35 +109,35 @@ export function computeDesired(snapshot: Snapshot, forceNamespaced: boolean): De
     identities.set(objectKey(identity.metadata.namespace, identity.metadata.name), { identity, identityId });
   }
 
-  const bindingsBySelector = new Map<string, AzureIdentityBinding[]>();
+  // Bindings by selector, each with the identity it names resolved once per pass (not once per pod).
+  const bindingsBySelector = new Map<string, { binding: AzureIdentityBinding; found: { identity: AzureIdentity; identityId?: string } | undefined }[]>();
   for (const binding of snapshot.bindings) {
     const list = bindingsBySelector.get(binding.spec.selector) ?? [];
-    list.push(binding);
+    list.push({ binding, found: identities.get(objectKey(binding.metadata.namespace, binding.spec.azureIdentity)) });
     bindingsBySelector.set(binding.spec.selector, list);
   }
   for (const list of bindingsBySelector.values()) {
-    list.sort((a, b) =>
+    list.sort(({ binding: a }, { binding: b }) =>
       (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name),
     );
   }
 
   const desired = new Map<string, DesiredAssignment>();
-  const seenFrom = new Map<string, string>();
   for (const pod of snapshot.pods) {
     const selector = pod.labels[BINDING_LABEL];
     if (!pod.nodeName || !selector) continue;
-    for (const binding of bindingsBySelector.get(selector) ?? []) {
-      const found = identities.get(objectKey(binding.metadata.namespace, binding.spec.azureIdentity));
+    for (const { binding, found } of bindingsBySelector.get(selector) ?? []) {
       if (!found) continue;
       const { identity, identityId } = found;
       if (forceNamespaced || isNamespacedIdentity(identity)) {
         const ns = identity.metadata.namespace;
         if (ns !== binding.metadata.namespace || ns !== pod.namespace) continue;
       }
-      const aai = cachedAssignedIdentity(pod, identity, binding, forceNamespaced);
-      const key = objectKey(aai.metadata.namespace, aai.metadata.name);
-      const previous = seenFrom.get(key);
-      if (previous !== undefined) {
+      const entry = cachedDesire(pod, identity, identityId, binding, forceNamespaced);
+      const { key, aai } = entry.desired;
+      const earlier = desired.get(key);
+      if (earlier !== undefined) {
+        const previous = earlier.identity.metadata.namespace ?? '';
         if (previous !== identity.metadata.namespace) {
           problems.push({
             object: { kind: 'AzureIdentityBinding', namespace: binding.metadata.namespace, name: binding.metadata.name, uid: binding.metadata.uid },
@@ -131,7 +149,7 @@ export function computeDesired(snapshot: Snapshot, forceNamespaced: boolean): De
         }
         continue;
       }
-      if (!isValidObjectName(aai.metadata.name)) {
+      if (!entry.validName) {
         problems.push({
           object: { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
           reason: 'InvalidAssignedIdentityName',
@@ -139,8 +157,7 @@ export function computeDesired(snapshot: Snapshot, forceNamespaced: boolean): De
         });
         continue;
       }
-      seenFrom.set(key, identity.metadata.namespace ?? '');
-      desired.set(key, { key, aai, pod, identity, binding, nodeName: pod.nodeName, identityId });
+      desired.set(key, entry.desired);
     }
   }
   return { desired, problems };

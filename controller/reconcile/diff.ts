@@ -55,24 +55,28 @@ export function diffAssignments(
   existing: readonly AzureAssignedIdentity[],
 ): AssignmentDiff {
   const result: AssignmentDiff = { create: [], update: [], unchanged: [], remove: [] };
-  const liveByName = new Map<string, AzureAssignedIdentity[]>();
+  // Live objects by name: almost always one per name, so a second object makes an array only then.
+  const liveByName = new Map<string, AzureAssignedIdentity | AzureAssignedIdentity[]>();
   const terminatingNames = new Set<string>();
   for (const aai of existing) {
+    const name = aai.metadata.name;
     if (aai.metadata.deletionTimestamp) {
-      terminatingNames.add(aai.metadata.name);
+      terminatingNames.add(name);
       continue;
     }
-    const list = liveByName.get(aai.metadata.name) ?? [];
-    list.push(aai);
-    liveByName.set(aai.metadata.name, list);
+    const seen = liveByName.get(name);
+    if (seen === undefined) liveByName.set(name, aai);
+    else if (Array.isArray(seen)) seen.push(aai);
+    else liveByName.set(name, [seen, aai]);
   }
   const claimed = new Set<AzureAssignedIdentity>();
   for (const want of desired.values()) {
-    const candidates = liveByName.get(want.aai.metadata.name) ?? [];
-    const have = candidates.find((c) => c.metadata.namespace === want.aai.metadata.namespace) ?? candidates[0];
+    const name = want.aai.metadata.name;
+    const live = liveByName.get(name);
+    const have = Array.isArray(live) ? (live.find((c) => c.metadata.namespace === want.aai.metadata.namespace) ?? live[0]) : live;
     if (!have) {
       // A terminating object with the same name blocks creation until it is gone.
-      if (!terminatingNames.has(want.aai.metadata.name)) result.create.push(want);
+      if (!terminatingNames.has(name)) result.create.push(want);
       continue;
     }
     claimed.add(have);

@@ -111,11 +111,21 @@ export interface Plan {
 
 const EMPTY_STATE: TargetState = { owned: new Set(), adopted: false, quarantined: new Set(), undesiredSince: new Map() };
 
+// Cached assignments share one embedded identity reference per identity revision (the cache's
+// interner), so the parse is done once per revision instead of several times per object and pass.
+const embeddedIds = new WeakMap<object, string | null>();
+
 /** Canonical identity ID embedded in an existing AAI, if it is a user-assigned identity with a valid ID. */
 export function embeddedIdentityId(aai: AzureAssignedIdentity): string | undefined {
   const ref = aai.spec.azureIdentityRef;
-  if (!ref?.spec || !isUserAssigned(ref)) return undefined;
-  return tryParseIdentityResourceId(ref.spec.resourceID ?? '')?.canonical;
+  if (!ref) return undefined;
+  let id = embeddedIds.get(ref);
+  if (id === undefined) {
+    id = ref.spec && isUserAssigned(ref) ? (tryParseIdentityResourceId(ref.spec.resourceID ?? '')?.canonical ?? null) : null;
+    // Only frozen references (the cache's shared ones) are remembered: others could still change.
+    if (Object.isFrozen(ref) && Object.isFrozen(ref.spec ?? {})) embeddedIds.set(ref, id);
+  }
+  return id ?? undefined;
 }
 
 function statusOf(aai: AzureAssignedIdentity): AssignedIdentityState {
@@ -161,9 +171,11 @@ export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState
     const id = tryParseIdentityResourceId(resourceId ?? '')?.canonical;
     if (id) protectedIds.add(id);
   };
-  for (const identity of snapshot.identities) considerProtected(identity.spec.clientID, identity.spec.resourceID);
-  for (const aai of snapshot.assigned) {
-    considerProtected(aai.spec.azureIdentityRef?.spec?.clientID, aai.spec.azureIdentityRef?.spec?.resourceID);
+  if (config.immutableClientIds.size > 0) {
+    for (const identity of snapshot.identities) considerProtected(identity.spec.clientID, identity.spec.resourceID);
+    for (const aai of snapshot.assigned) {
+      considerProtected(aai.spec.azureIdentityRef?.spec?.clientID, aai.spec.azureIdentityRef?.spec?.resourceID);
+    }
   }
 
   // Desired identities per target.

@@ -43,11 +43,17 @@ export function wantsReadinessGate(pod: PodInfo): boolean {
  * A pod counts as ready when each of its desired assignments is (or is being made) `Assigned`.
  */
 export function computeReadiness(pods: readonly PodInfo[], plan: Plan, ctx: ReadinessContext): PodReadiness[] {
+  // Most clusters gate no pod: then there is nothing to compute (this runs every pass).
+  const gated = pods.filter((pod) => wantsReadinessGate(pod) && pod.nodeName);
+  if (gated.length === 0) return [];
   const assignedNow = new Set<string>();
   const byPod = new Map<string, DesiredAssignment[]>();
   for (const d of plan.desired.desired.values()) {
+    if (!wantsReadinessGate(d.pod)) continue;
     const key = objectKey(d.pod.namespace, d.pod.name);
-    byPod.set(key, [...(byPod.get(key) ?? []), d]);
+    const list = byPod.get(key);
+    if (list) list.push(d);
+    else byPod.set(key, [d]);
   }
   const mark = (aai: AzureAssignedIdentity | undefined, d: DesiredAssignment): void => {
     const s = aai?.status?.status;
@@ -62,8 +68,7 @@ export function computeReadiness(pods: readonly PodInfo[], plan: Plan, ctx: Read
   for (const a of plan.kube.assign) if (a.desired) unchangedAssigned.delete(a.desired.key);
 
   const out: PodReadiness[] = [];
-  for (const pod of pods) {
-    if (!wantsReadinessGate(pod) || !pod.nodeName) continue;
+  for (const pod of gated) {
     const assignments = byPod.get(objectKey(pod.namespace, pod.name)) ?? [];
     let next: Omit<PodReadiness, 'pod'>;
     if (assignments.length === 0) {

@@ -25,3 +25,9 @@ export interface Snapshot {
 export function objectKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
+
+/** Inverse of {@link objectKey}: `[namespace, name]` (namespace `''` for cluster-scoped objects). */
+export function splitObjectKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}

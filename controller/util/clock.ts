@@ -85,6 +85,14 @@ export class FakeClock implements Clock {
     return this.#timers.length;
   }
 
+  /**
+   * Moves time forward by `ms` at once, firing nothing: simulates synchronous work that takes time.
+   * Timers that fell due fire on the next {@link advance}.
+   */
+  elapse(ms: number): void {
+    this.#now += Math.max(0, ms);
+  }
+
   /** Advances time by `ms`, firing due timers in order (and letting promise callbacks run). */
   async advance(ms: number): Promise<void> {
     const target = this.#now + ms;

@@ -106,8 +106,15 @@ export interface ScenarioFigures {
   /** First pod creation → last pod Assigned, in units of L and in emulated seconds. */
   allAssignedL?: number;
   allAssignedSeconds?: number;
-  /** The same in real ms (the burst target allows 2 L + 1 real second). */
+  /** The same in real ms (the burst target allows 2 L + 1 real second per sequential write, see `scaleSets`). */
   allAssignedRealMs?: number;
+  /**
+   * Per scale set (burst-type scenarios): its pods, the distinct identities they need and first pod
+   * created (in the whole run) → its last pod `Assigned`, real ms. ARM takes at most 150 identities
+   * per PATCH and one operation at a time per scale set, so a set needing more than 150 needs
+   * sequential writes of L each.
+   */
+  scaleSets?: { name: string; pods: number; identities: number; allAssignedRealMs: number }[];
   arm: { writes: number; reads: number; polls: number; throttled: number; /** Absent in results recorded before 412s were counted. */ preconditionFailed?: number; total: number };
   /** Steady scenario: ARM calls extrapolated to one emulated day. */
   armCallsPerDay?: number;
@@ -260,6 +267,23 @@ function compareEndState(cluster: BenchCluster, preassigned = false): { missing:
   return { missing, extra };
 }
 
+/** Per scale set: pods, distinct identities and first pod created → last of its pods `Assigned` (real ms). */
+export function perScaleSet(
+  pods: readonly Pick<BenchPod, 'node' | 'identity' | 'key'>[],
+  assignedAt: (p: Pick<BenchPod, 'key'>) => number | undefined,
+  firstCreated: number,
+): NonNullable<ScenarioFigures['scaleSets']> {
+  const sets = new Map<string, { pods: number; identities: Set<string>; last: number }>();
+  for (const p of pods) {
+    const e = sets.get(p.node.vmss) ?? { pods: 0, identities: new Set<string>(), last: firstCreated };
+    e.pods++;
+    e.identities.add(p.identity);
+    e.last = Math.max(e.last, assignedAt(p) ?? e.last);
+    sets.set(p.node.vmss, e);
+  }
+  return [...sets].sort(([a], [b]) => a.localeCompare(b)).map(([name, e]) => ({ name, pods: e.pods, identities: e.identities.size, allAssignedRealMs: e.last - firstCreated }));
+}
+
 /** Runs one scenario and returns its figures (never throws for controller misbehaviour). */
 export async function runScenario(def: ScenarioDef, progress: (msg: string) => void = () => undefined): Promise<ScenarioFigures> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `mic-bench-${def.name}-`));
@@ -404,6 +428,7 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
       ).writes;
   const arm = { writes: counters.writes, reads: counters.reads, polls: counters.polls, throttled: counters.throttled, preconditionFailed: counters.preconditionFailed, total: counters.writes + counters.reads + counters.polls };
   const allAssignedRealMs = latenciesRealMs.length === pods.length && pods.length > 0 && !steady ? lastAssigned - firstCreated : undefined;
+  const scaleSets = allAssignedRealMs === undefined ? undefined : perScaleSet(pods, (p) => cluster.observer.assignedAt(p.key), firstCreated);
   const cpuMs = final && baseline ? final.cpuMs - baseline.cpuMs : 0;
   const memory = (controller?.memorySamples() ?? []).filter((m) => m.t >= measureStart && m.t <= endReal);
   const series = (pick: (m: (typeof memory)[number]) => number): number[] => downsample(memory.map((m) => mib(pick(m))), 60);
@@ -428,6 +453,7 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
     ...(allAssignedRealMs !== undefined
       ? { allAssignedL: allAssignedRealMs / Lreal, allAssignedSeconds: (allAssignedRealMs * s) / 1000, allAssignedRealMs }
       : {}),
+    ...(scaleSets !== undefined ? { scaleSets } : {}),
     arm,
     ...(steady && windowRealMs ? { armCallsPerDay: Math.round((arm.total * 86_400_000) / (windowRealMs * s)) } : {}),
     lowerBoundWrites: bound,
@@ -467,7 +493,9 @@ export async function runScenario(def: ScenarioDef, progress: (msg: string) => v
     return { name: t.name, ...t.check(figures) };
   });
   await cluster.stop();
-  if (figures.completed) await rm(dir, { recursive: true, force: true });
+  // MIC_BENCH_KEEP=1 keeps the run's directory (controller log, emulator state) for a look afterwards.
+  if (figures.completed && process.env.MIC_BENCH_KEEP !== '1') await rm(dir, { recursive: true, force: true });
+  else if (figures.completed) progress(`${def.name}: kept ${dir}`);
   else figures.error = `${figures.error ?? ''} (controller log: ${logFile})`;
   return figures;
 }
