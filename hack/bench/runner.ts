@@ -184,7 +184,8 @@ function goMs(ms: number): string {
 export function controllerFlags(def: ScenarioDef): string[] {
   const s = def.timeScale;
   const flags = [
-    '--log-level=warn',
+    // MIC_BENCH_LOG_LEVEL=info (or debug) shows the controller's decisions in the kept log (MIC_BENCH_KEEP=1).
+    `--log-level=${process.env.MIC_BENCH_LOG_LEVEL ?? 'warn'}`,
     '--clientQps=2000',
     `--identity-assignment-reconcile-interval=${goMs(180_000 / s)}`,
     `--syncRetryDuration=${goMs(3_600_000 / s)}`,
