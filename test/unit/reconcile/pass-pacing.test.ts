@@ -78,12 +78,17 @@ async function keepChanging(clock: FakeClock, c: MicController, everyMs: number,
   }
 }
 
+/** Time between consecutive pass starts. */
+function gapsOf(state: TimedState): number[] {
+  return state.passStarts.slice(1).map((t, i) => t - state.passStarts[i]!);
+}
+
 describe('sync pass pacing', () => {
   it('starts a pass no sooner than 8 × the previous planning time after the previous start while changes keep coming', async () => {
     const { clock, state, controller: c } = setup(40);
     c.start();
     await keepChanging(clock, c, 10, 5_000);
-    const gaps = state.passStarts.slice(1).map((t, i) => t - state.passStarts[i]!);
+    const gaps = gapsOf(state);
     expect(gaps.length).toBeGreaterThan(5);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(8 * 40);
     // …and not much later than that: pacing, not starvation.
@@ -94,7 +99,7 @@ describe('sync pass pacing', () => {
     const { clock, state, controller: c } = setup(1_000);
     c.start();
     await keepChanging(clock, c, 50, 12_000);
-    const gaps = state.passStarts.slice(1).map((t, i) => t - state.passStarts[i]!);
+    const gaps = gapsOf(state);
     expect(gaps.length).toBeGreaterThan(2);
     expect(Math.max(...gaps.slice(1))).toBeLessThanOrEqual(2_000 + 100);
   });
