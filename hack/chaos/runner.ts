@@ -214,6 +214,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     kind === 'pods' ? `/api/v1/namespaces/${ns}/pods/${name}` : `/apis/${CRD}/namespaces/${ns}/${kind}/${name}`;
   const objName = (x: { metadata?: { name?: string; namespace?: string } }) => ({ name: x.metadata?.name ?? '', ns: x.metadata?.namespace ?? '' });
 
+  /** A scale set's identity state in reports: `{system on|off, user <short ids>|-}`. */
+  const identityState = (x: { systemAssigned: boolean; userAssigned: string[] }): string =>
+    `{system ${x.systemAssigned ? 'on' : 'off'}, user ${x.userAssigned.map(short).join(',') || '-'}}`;
+
   /**
    * Evidence of the controller's view of a target at `until`: its last read (GET of the resource, not
    * an LRO poll) before that, its reads since `since`, and the other writers' writes since that read
@@ -225,21 +229,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const lastRead = reads.filter((e) => e.at <= until).pop();
     const from = fromLastRead ? (lastRead?.at ?? since) : since;
     const others = az.identityWrites(target).filter((w) => w.at >= from && w.at < until && !isControllerWrite(w));
-    const state = (x: { systemAssigned: boolean; userAssigned: string[] }): string => `{system ${x.systemAssigned ? 'on' : 'off'}, ${x.userAssigned.map(short).join(',') || '-'}}`;
     return `; controller's last read of ${short(target)} before ${hms(until)}: ${lastRead ? hms(lastRead.at) : 'never'}` +
       `, its reads since ${hms(since)}: ${reads.filter((e) => e.at > since && e.at <= until).length}` +
-      `; other writers since ${fromLastRead ? 'that read' : hms(from)}: ${others.map((w) => `${writerName(w)}@${hms(w.at)} ${state(w.before)}→${state(w.after)}`).join(', ') || 'none'}` +
+      `; other writers since ${fromLastRead ? 'that read' : hms(from)}: ${others.map((w) => `${writerName(w)}@${hms(w.at)} ${identityState(w.before)}→${identityState(w.after)}`).join(', ') || 'none'}` +
       `; leader ${env.leader()?.name ?? `none${leaderlessSince === undefined ? '' : ` since ${hms(leaderlessSince)}`}`}` +
       `; longest event-loop stall since the last quiescence point ${stallMs()} ms; recent ${recent.join(' ')}`;
   };
   const describeWrite = (v: WriteViolation): string => {
     const w = v.write;
-    const state = (x: { systemAssigned: boolean; userAssigned: string[] }): string => `{system ${x.systemAssigned ? 'on' : 'off'}, user ${x.userAssigned.map(short).join(',') || '-'}}`;
     // The PATCH was accepted before it was applied: plan evidence is relative to the send time.
     const target = w.resource.toLowerCase();
     const sent = az.auditLog().filter((e) => e.resource === target && e.method === 'PATCH' && e.status === 202 && e.at <= w.at && e.userAgent === w.agent).pop()?.at ?? w.at;
     return `(a) controller write on ${short(w.resource)} sent at ${hms(sent)}, applied at ${hms(w.at)}, by "${(w.agent ?? '?').split(' azsdk')[0]}": ${JSON.stringify(w.request)}; ` +
-      `before ${state(w.before)}, after ${state(w.after)}: ${v.problems.join('; ')}${controllerContext(target, sent - 60_000, sent, true)}`;
+      `before ${identityState(w.before)}, after ${identityState(w.after)}: ${v.problems.join('; ')}${controllerContext(target, sent - 60_000, sent, true)}`;
   };
 
   const continuousChecks = (): void => {
