@@ -91,7 +91,7 @@ export class EndpointsLock extends ObjectLock<V1Endpoints> {
 
   protected withRecord(current: V1Endpoints | undefined, record: LeaderElectionRecord): V1Endpoints {
     const annotation = { [LEADER_ANNOTATION]: encodeLeaderRecord(record) };
-    if (!current) return { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: this.name, namespace: this.namespace, annotations: annotation } };
+    if (!current) return { apiVersion: this.apiVersion, kind: this.kind, metadata: { name: this.name, namespace: this.namespace, annotations: annotation } };
     return { ...current, metadata: { ...current.metadata, annotations: { ...(current.metadata?.annotations ?? {}), ...annotation } } };
   }
 

@@ -51,7 +51,7 @@ export class LeaseLock extends ObjectLock<V1Lease> {
       ...(r.renewTime !== undefined ? { renewTime: toMicroTime(r.renewTime) } : {}),
       leaseTransitions: r.leaderTransitions,
     };
-    if (!current) return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec };
+    if (!current) return { apiVersion: this.apiVersion, kind: this.kind, metadata: { name: this.name, namespace: this.namespace }, spec };
     return { ...current, spec: { ...current.spec, ...spec } };
   }
 

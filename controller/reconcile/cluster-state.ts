@@ -258,5 +258,4 @@ export class InformerClusterState implements ClusterState {
     for (const aai of added) out.push(aai);
     return out;
   }
-
 }

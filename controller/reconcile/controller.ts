@@ -99,7 +99,7 @@ const SYNC_KEY = 'sync';
 
 /** Key of an AAI in the planner's `writtenThisTerm`. */
 function termKey(aai: AzureAssignedIdentity): string {
-  return `${aai.metadata.namespace ?? ''}/${aai.metadata.name}`;
+  return objectKey(aai.metadata.namespace, aai.metadata.name);
 }
 /** Default time in-flight ARM writes get to finish on stop. */
 const DEFAULT_STOP_GRACE_MS = 10_000;
@@ -184,7 +184,8 @@ export class MicController {
   /** Asks for a sync pass soon, for a reason of this controller's own (a timer, an ARM answer). */
   #scheduleSync(): void {
     if (!this.#running) return;
-    // The window grows with the cost of a pass (at most 2 s), which bounds planning CPU at scale.
+    // Requests within the window share a pass; it grows with the cost of a pass (at most 2 s). The share
+    // of a core planning may take is bounded by the hold between passes (#holdAfterPass), not here.
     const window = Math.min(2_000, Math.max(this.#o.syncBatchMs ?? DEFAULT_SYNC_BATCH_MS, 2 * this.#lastPlanMs));
     this.#syncQueue.addAfter(SYNC_KEY, window);
   }

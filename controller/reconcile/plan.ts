@@ -8,7 +8,7 @@ import { NODENAME_LABEL, type AssignedIdentityState, type AzureAssignedIdentity 
 import type { Target } from '../cloud/provider.js';
 import { computeDesired, isUserAssigned, type DesiredAssignment, type DesiredState, type Problem } from './desired.js';
 import { diffAssignments } from './diff.js';
-import type { Snapshot } from './snapshot.js';
+import { objectKey, type Snapshot } from './snapshot.js';
 import { resolveNodeTarget, type DefaultLocation, type TargetState } from './targets.js';
 
 /** Static inputs of the planner. */
@@ -138,7 +138,7 @@ function statusOf(aai: AzureAssignedIdentity): AssignedIdentityState {
  */
 export function plan(snapshot: Snapshot, states: ReadonlyMap<string, TargetState>, config: PlanConfig, context: PlanContext = {}): Plan {
   const now = context.now;
-  const ours = (aai: AzureAssignedIdentity): boolean => context.writtenThisTerm?.has(`${aai.metadata.namespace ?? ''}/${aai.metadata.name}`) ?? false;
+  const ours = (aai: AzureAssignedIdentity): boolean => context.writtenThisTerm?.has(objectKey(aai.metadata.namespace, aai.metadata.name)) ?? false;
   const desiredState = computeDesired(snapshot, config.forceNamespaced);
   const problems = [...desiredState.problems];
   const targets = new Map<string, TargetPlan>();
