@@ -1,6 +1,6 @@
 /** Renders benchmark figures: a console table, `results.json` and `RESULTS.md`. */
 import os from 'node:os';
-import type { ScenarioFigures } from './runner.js';
+import { realLatencyMs, type ScenarioFigures } from './runner.js';
 
 /** The whole results document written to `results.json`. */
 export interface BenchResults {
@@ -76,11 +76,10 @@ function memoryLines(f: ScenarioFigures): string[] {
   ];
 }
 
-/** `RESULTS.md`: figures, how to read them, date and machine. */
 /** Per scale set: identities its pods need and when its last pod was Assigned (burst-type scenarios). */
 function scaleSetLines(f: ScenarioFigures): string[] {
   if (!f.scaleSets?.length) return [];
-  const Lms = (f.params.lroLatencySeconds * 1000) / f.params.timeScale;
+  const Lms = realLatencyMs(f);
   const sets = f.scaleSets.map((s) => `${s.name} ${s.identities} id/${n(s.allAssignedRealMs / Lms)} L`).join(', ');
   return [`- Per scale set (distinct identities its pods need / first pod created → its last pod Assigned): ${sets}.`];
 }
@@ -90,6 +89,7 @@ function clientQps(results: BenchResults): string {
   return results.scenarios.flatMap((f) => f.params.controllerFlags).find((x) => x.startsWith('--clientQps')) ?? '--clientQps (not recorded)';
 }
 
+/** `RESULTS.md`: figures, how to read them, date and machine. */
 export function renderMarkdown(results: BenchResults): string {
   const m = results.machine;
   const table = [HEADER, HEADER.map(() => '---'), ...rows(results)].map((r) => `| ${r.join(' | ')} |`).join('\n');

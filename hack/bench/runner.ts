@@ -268,6 +268,11 @@ function compareEndState(cluster: BenchCluster, preassigned = false): { missing:
   return { missing, extra };
 }
 
+/** L in real ms: the emulated ARM write latency on the run's time scale. */
+export function realLatencyMs(f: Pick<ScenarioFigures, 'params'>): number {
+  return (f.params.lroLatencySeconds * 1000) / f.params.timeScale;
+}
+
 /** Per scale set: pods, distinct identities and first pod created → last of its pods `Assigned` (real ms). */
 export function perScaleSet(
   pods: readonly Pick<BenchPod, 'node' | 'identity' | 'key'>[],

@@ -3,7 +3,7 @@
  * Times in the definitions are emulated; the runner maps them onto real time with `timeScale`.
  */
 import { MAX_IDENTITIES_PER_WRITE } from './lower-bound.js';
-import type { PodAction, ScenarioDef, TargetDef, WorkloadContext } from './runner.js';
+import { realLatencyMs, type PodAction, type ScenarioDef, type TargetDef, type WorkloadContext } from './runner.js';
 
 const S = 1000;
 const MIN = 60 * S;
@@ -79,7 +79,7 @@ const writesWithinBound: TargetDef = {
 export const burstAllAssigned: TargetDef = {
   name: 'all Assigned within 2 L + 1 s (+ L per extra 150-identity write a scale set needs)',
   check: (f) => {
-    const Lms = (f.params.lroLatencySeconds * 1000) / f.params.timeScale;
+    const Lms = realLatencyMs(f);
     const sets = f.scaleSets ?? [];
     if (f.allAssignedRealMs === undefined || sets.length === 0) return { pass: false, detail: 'not every pod was Assigned' };
     const verdicts = sets.map((set) => {
