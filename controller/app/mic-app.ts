@@ -8,7 +8,7 @@ import type { CloudProvider } from '../cloud/provider.js';
 import { IdentityScreen } from '../cloud/identity-screen.js';
 import { IdentityValidator, type IdentityReader } from '../cloud/identity-validator.js';
 import { EventRecorder } from '../kube/event-recorder.js';
-import { LeaderElector, type LockPermissionDenial, type StopReason } from '../kube/leader-election.js';
+import { LeaderElector, type LeaseLoss, type LockPermissionDenial, type StopReason } from '../kube/leader-election.js';
 import { PermissionReporter, skipWhenForbidden } from '../kube/permissions.js';
 import { isForbidden, KUBE_REQUEST_TIMEOUT_MS, makeApiClient } from '../kube/client.js';
 import type { PodConditionWriter } from '../reconcile/controller.js';
@@ -43,8 +43,8 @@ export interface MicAppOptions {
   clock?: Clock;
   /** Serve /healthz, /readyz, /metrics (default true). */
   serveProbes?: boolean;
-  /** Called when leadership is lost (main exits the process, as upstream). */
-  onLeadershipLost?: () => void;
+  /** Called when leadership is lost, with how it was lost (main exits the process, as upstream). */
+  onLeadershipLost?: (loss: LeaseLoss | undefined) => void;
   /** Target worker concurrency (default 32). */
   targetConcurrency?: number;
   /** Time in-flight ARM writes get on shutdown before they are abandoned (default 10 s). */
@@ -366,6 +366,6 @@ export class MicApp {
     // period is for a graceful stop (SIGTERM), where this replica still holds the lease.
     await this.controller.stop({ abortInFlight: reason === 'lost' });
     this.#syncLoopRunning = false;
-    if (reason === 'lost') this.#o.onLeadershipLost?.();
+    if (reason === 'lost') this.#o.onLeadershipLost?.(this.elector.lastLoss());
   }
 }

@@ -40,6 +40,13 @@ export type { EndpointsApi } from './endpoints-lock.js';
 /** Why leadership ended. `lost`: renewals failed or another holder took over; the process should exit. */
 export type StopReason = 'lost' | 'released' | 'stopped';
 
+/** How the lease was lost: another holder took it, or renewals failed until the renew deadline. */
+export interface LeaseLoss {
+  reason: 'taken' | 'renewDeadline';
+  /** The holder the lock named at that moment. */
+  holder: string | undefined;
+}
+
 /** Reason of the Events client-go records on the lock objects. */
 export const LEADER_ELECTION_EVENT_REASON = 'LeaderElection';
 
@@ -139,6 +146,8 @@ export class LeaderElector {
   /** Leadership callbacks owed: set when `onStartedLeading` ran, cleared when `onStoppedLeading` ran. */
   #leadershipActive = false;
   #leadingAbort: AbortController | undefined;
+  /** How the lease was last lost (undefined until it is). */
+  #lastLoss: LeaseLoss | undefined;
   /** Monotonic ms at the start of our last successful round. */
   #lastRenewAt = Number.NEGATIVE_INFINITY;
   /** Monotonic ms of our last successful read or write of any lock. */
@@ -209,6 +218,11 @@ export class LeaderElector {
   /** Wall-clock epoch ms of the last successful read or write of the locks (any holder), or undefined. */
   lastObservedAt(): number | undefined {
     return this.#toWall(this.#lastContactAt);
+  }
+
+  /** How the lease was last lost, if it was (the reason also logged as `Leader lease lost`). */
+  lastLoss(): LeaseLoss | undefined {
+    return this.#lastLoss;
   }
 
   /** The holder last observed (may be us); for two locks naming different holders, a foreign one. */
@@ -282,7 +296,8 @@ export class LeaderElector {
       if (!this.#running) return;
       if (attempt === 'ok') continue;
       if (attempt === 'held' || monotonicNow(this.#clock) >= this.#lastRenewAt + this.#renewDeadlineMs) {
-        this.#log.error('Leader lease lost', { holder: this.getLeader(), reason: attempt === 'held' ? 'taken' : 'renewDeadline' });
+        this.#lastLoss = { reason: attempt === 'held' ? 'taken' : 'renewDeadline', holder: this.getLeader() };
+        this.#log.error('Leader lease lost', { ...this.#lastLoss });
         this.#running = false;
         this.#endLeadership('lost');
         return;

@@ -13,6 +13,7 @@ import { MicApp } from '../../controller/app/mic-app.js';
 import type { CloudConfig } from '../../controller/config/cloud-config.js';
 import { defaultMicOptions, type MicOptions } from '../../controller/config/options.js';
 import { createLogger } from '../../controller/observability/logger.js';
+import type { LeaseLoss } from '../../controller/kube/leader-election.js';
 import type { ClusterView, RawObject } from './oracle.js';
 
 /** Subscription and resource group of the chaos topology. */
@@ -223,7 +224,7 @@ export class ChaosEnv {
       logger,
       serveProbes: false,
       // As in production (run.ts): a replica that lost its lease exits; its Deployment starts a new pod.
-      onLeadershipLost: () => void this.#exit(replica),
+      onLeadershipLost: (loss) => void this.#exit(replica, loss),
     });
     this.replicas.push(replica);
     await replica.app.start();
@@ -239,20 +240,11 @@ export class ChaosEnv {
   }
 
   /** A replica that lost its lease ends itself (the process exits in production). */
-  async #exit(r: Replica): Promise<void> {
+  async #exit(r: Replica, loss: LeaseLoss | undefined): Promise<void> {
     if (r.state !== 'running') return;
     r.state = 'exited';
     this.leaseLosses++;
-    // The elector's own words ("Leader lease lost" with reason taken/renewDeadline and the holder it saw).
-    const tag = `"replica":"${r.name}"`;
-    const line = this.logLines.findLast((l) => l.includes(tag) && l.includes('Leader lease lost'));
-    let why = 'unknown';
-    try {
-      const parsed = line ? (JSON.parse(line) as { reason?: string; holder?: string }) : undefined;
-      if (parsed) why = `${parsed.reason ?? '?'}${parsed.holder ? ` (holder ${parsed.holder})` : ''}`;
-    } catch {
-      // not JSON: keep 'unknown'
-    }
+    const why = loss ? `${loss.reason}${loss.holder ? ` (holder ${loss.holder})` : ''}` : 'unknown';
     this.#o.onLeaseLost?.(r, why);
     await r.app.stop();
   }

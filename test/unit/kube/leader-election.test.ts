@@ -146,6 +146,7 @@ describe('LeaderElector', () => {
     expect(a.elector.isLeader()).toBe(false); // fencing by local clock, whatever the loop does
     await clock.advance(2_000);
     expect(a.stopped).toEqual(['lost']);
+    expect(a.elector.lastLoss()).toEqual({ reason: 'renewDeadline', holder: 'a' });
     expect(a.started[0]?.aborted).toBe(true);
     expect(b.elector.isLeader()).toBe(false); // lease (15 s) not yet expired from b's point of view
     await clock.advance(lastRenew + 15_000 + 2_000 - clock.now());
